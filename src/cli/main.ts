@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * klp-convert command line: a table of subcommands. The 2023 kbuild form
+ * `klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko` (three plain arguments) is accepted as-is.
+ */
+import { UsageError } from './errors.js';
+import { reportError, PROG } from './report.js';
+import { command as dump } from './commands/dump.js';
+import { command as symbols } from './commands/symbols.js';
+import { command as convert } from './commands/convert.js';
+import { command as check } from './commands/check.js';
+
+import type { Command } from './command.js';
+
+function loadCommands(): Command[] {
+  return [symbols, convert, check, dump];
+}
+
+function help(cmds: Command[]): string {
+  const lines = [`usage: ${PROG} <command> [options]`, `       ${PROG} SYMBOLS.klp INPUT.ko OUTPUT.ko`, '', 'commands:'];
+  for (const c of cmds) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`);
+  lines.push('', `Run '${PROG} <command> --help' for a command's options.`);
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cmds = loadCommands();
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === '-h' || first === '--help') {
+      process.stdout.write(help(cmds));
+      return first === undefined ? 64 : 0;
+    }
+    if (first === '--version') {
+      process.stdout.write('klp-convert 0.1.0\n');
+      return 0;
+    }
+    const cmd = cmds.find((c) => c.name === first);
+    if (cmd) {
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(cmd.usage.endsWith('\n') ? cmd.usage : cmd.usage + '\n');
+        return 0;
+      }
+      return await cmd.run(rest);
+    }
+    // drop-in form of the 2023 kbuild patch: klp-convert symbols.klp input.ko output.ko
+    if (argv.length === 3 && !first.startsWith('-')) {
+      const convert = cmds.find((c) => c.name === 'convert');
+      if (convert) return await convert.run(['--symbols', argv[0]!, argv[1]!, '-o', argv[2]!]);
+    }
+    throw new UsageError(`unknown command '${first}'; run '${PROG} --help'`);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = reportError(e);
+  },
+);

@@ -1,0 +1,16 @@
+/**
+ * The generic ELF layer's only entry point. Nothing here knows about livepatch: flag bits and
+ * reserved section indexes that livepatch gives meaning to are carried as plain numbers.
+ */
+export * from './constants.js';
+export { ElfFormatError, ElfEditError } from './errors.js';
+export { ElfFile, LAYOUT, hasFlag, readCString, latin1, isSectionIndex } from './read.js';
+export type { ElfHeader, SectionHeader } from './read.js';
+export { SymbolTable } from './symtab.js';
+export { RelocTable } from './reloc.js';
+export type { Reloc } from './reloc.js';
+export { ElfEditor, writeFileAtomic } from './edit.js';
+export type { EditSymbol, EditSection, NewSection, WriteOptions } from './edit.js';
+export { relocTypeName, relocNoneType, isKnownMachine } from './arch/relocs.js';
+export { BufferSource, FileSource } from './source.js';
+export type { ByteSource } from './source.js';

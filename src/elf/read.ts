@@ -1,0 +1,411 @@
+/**
+ * The ELF reader: one class-independent model for ELF32/ELF64, little and big endian.
+ *
+ * openElf() reads the ELF header and the section header table eagerly and everything else on
+ * demand, so a 400 MB debug vmlinux costs only the bytes of the sections asked for. Every
+ * offset and size taken from the file is checked against the file size before it is used to
+ * read or to allocate; a malformed file gives an ElfFormatError, never a RangeError.
+ *
+ * Field naming: raw header fields keep the spec names (sh_info, st_shndx); derived values are
+ * camelCase. Offsets, sizes and counts are numbers (checked safe integers); addresses, 64-bit
+ * flags, r_offset, r_addend are bigint.
+ */
+import {
+  ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX,
+  SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, SHT_DYNSYM, SHT_GROUP,
+} from './constants.js';
+import { ElfFormatError } from './errors.js';
+import { BufferSource, FileSource, type ByteSource } from './source.js';
+import { RelocTable } from './reloc.js';
+import { SymbolTable } from './symtab.js';
+
+export interface ElfHeader {
+  /** 32 or 64 */
+  readonly bits: 32 | 64;
+  readonly littleEndian: boolean;
+  readonly ident: Uint8Array; // the 16 e_ident bytes
+  readonly osabi: number;
+  readonly e_type: number;
+  readonly e_machine: number;
+  readonly e_version: number;
+  readonly e_entry: bigint;
+  readonly e_phoff: number;
+  readonly e_shoff: number;
+  readonly e_flags: number;
+  readonly e_ehsize: number;
+  readonly e_phentsize: number;
+  readonly e_phnum: number;
+  readonly e_shentsize: number;
+  /** the raw e_shnum field (0 when the count is in section 0's sh_size) */
+  readonly e_shnum: number;
+  /** the raw e_shstrndx field (SHN_XINDEX when the index is in section 0's sh_link) */
+  readonly e_shstrndx: number;
+  /** the real number of sections */
+  readonly shnum: number;
+  /** the real index of the section name string table (0: none) */
+  readonly shstrndx: number;
+}
+
+export interface SectionHeader {
+  readonly index: number;
+  readonly name: string;
+  readonly sh_name: number;
+  readonly sh_type: number;
+  readonly sh_flags: bigint;
+  readonly sh_addr: bigint;
+  readonly sh_offset: number;
+  readonly sh_size: number;
+  readonly sh_link: number;
+  readonly sh_info: number;
+  readonly sh_addralign: number;
+  readonly sh_entsize: number;
+  /** byte offset of this header in the file, for messages */
+  readonly headerOffset: number;
+}
+
+/** sizes of the on-disk structures per class */
+export const LAYOUT = {
+  32: { ehdr: 52, shdr: 40, sym: 16, rel: 8, rela: 12, addr: 4 },
+  64: { ehdr: 64, shdr: 64, sym: 24, rel: 16, rela: 24, addr: 8 },
+} as const;
+
+/** hasFlag tests one flag bit (given as a number) in a bigint sh_flags. */
+export function hasFlag(flags: bigint, bit: number): boolean {
+  return (flags & BigInt(bit)) !== 0n;
+}
+
+/** readCString returns the NUL-terminated latin1 string at off, or undefined if no NUL follows. */
+export function readCString(bytes: Uint8Array, off: number): string | undefined {
+  const end = bytes.indexOf(0, off);
+  if (end < 0) return undefined;
+  return latin1(bytes, off, end);
+}
+
+export function latin1(bytes: Uint8Array, start: number, end: number): string {
+  // Buffer.prototype.latin1Slice is the fast path; fall back for plain Uint8Arrays
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+}
+
+export class ElfFile {
+  readonly header: ElfHeader;
+  readonly sections: readonly SectionHeader[];
+  private readonly dataCache = new Map<number, Uint8Array>();
+  private readonly symCache = new Map<number, SymbolTable>();
+  private byName: Map<string, number[]> | undefined;
+
+  private constructor(readonly file: string, private readonly src: ByteSource) {
+    this.header = parseHeader(file, src);
+    this.sections = parseSections(file, src, this.header);
+  }
+
+  /** openElf-style constructor over a file on disk, reading lazily with positional reads. */
+  static open(path: string): ElfFile {
+    const src = new FileSource(path);
+    try {
+      return new ElfFile(path, src);
+    } catch (e) {
+      src.close();
+      throw e;
+    }
+  }
+
+  /** parse builds an ElfFile over bytes already in memory; `file` names it in messages. */
+  static parse(bytes: Uint8Array, file = '<memory>'): ElfFile {
+    return new ElfFile(file, new BufferSource(bytes));
+  }
+
+  get size(): number {
+    return this.src.size;
+  }
+
+  close(): void {
+    this.src.close();
+  }
+
+  error(code: string, message: string, offset?: number): ElfFormatError {
+    return new ElfFormatError(this.file, code, message, offset);
+  }
+
+  section(index: number): SectionHeader {
+    const s = this.sections[index];
+    if (s === undefined) throw this.error('ELF_BAD_SECTION_INDEX', `section index ${index} is out of range (${this.sections.length} sections)`);
+    return s;
+  }
+
+  /** findSection returns the first section of that name, or undefined. */
+  findSection(name: string): SectionHeader | undefined {
+    const idx = this.findSectionsByName(name)[0];
+    return idx === undefined ? undefined : this.sections[idx];
+  }
+
+  findSectionsByName(name: string): readonly number[] {
+    if (this.byName === undefined) {
+      this.byName = new Map();
+      for (const s of this.sections) {
+        const l = this.byName.get(s.name);
+        if (l) l.push(s.index);
+        else this.byName.set(s.name, [s.index]);
+      }
+    }
+    return this.byName.get(name) ?? [];
+  }
+
+  /** data returns a section's bytes (empty for SHT_NOBITS), read once and cached. */
+  data(index: number): Uint8Array {
+    const cached = this.dataCache.get(index);
+    if (cached) return cached;
+    const s = this.section(index);
+    let d: Uint8Array;
+    if (s.sh_type === SHT_NOBITS || s.sh_size === 0) {
+      d = new Uint8Array(0);
+    } else {
+      if (s.sh_offset + s.sh_size > this.src.size) {
+        throw this.error('ELF_SECTION_PAST_EOF',
+          `section ${s.index} '${s.name}': contents 0x${s.sh_offset.toString(16)}+0x${s.sh_size.toString(16)} extend past end of file (0x${this.src.size.toString(16)} bytes)`,
+          s.headerOffset);
+      }
+      d = this.src.read(s.sh_offset, s.sh_size);
+    }
+    this.dataCache.set(index, d);
+    return d;
+  }
+
+  /** rawBytes reads an arbitrary checked range of the file (used by the editor to copy gaps). */
+  rawBytes(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0 || offset + length > this.src.size) {
+      throw this.error('ELF_RANGE', `range 0x${offset.toString(16)}+0x${length.toString(16)} is outside the file`);
+    }
+    return this.src.read(offset, length);
+  }
+
+  /** symtabIndex returns the index of the (first) SHT_SYMTAB section, or undefined. */
+  symtabIndex(): number | undefined {
+    return this.sections.find((s) => s.sh_type === SHT_SYMTAB)?.index;
+  }
+
+  /** symbols returns the symbol table in section `index` (default: .symtab). */
+  symbols(index?: number): SymbolTable {
+    const idx = index ?? this.symtabIndex();
+    if (idx === undefined) throw this.error('ELF_NO_SYMTAB', 'no symbol table (SHT_SYMTAB) in file');
+    const cached = this.symCache.get(idx);
+    if (cached) return cached;
+    const s = this.section(idx);
+    if (s.sh_type !== SHT_SYMTAB && s.sh_type !== SHT_DYNSYM) {
+      throw this.error('ELF_NOT_SYMTAB', `section ${idx} '${s.name}' is not a symbol table`, s.headerOffset);
+    }
+    const L = LAYOUT[this.header.bits];
+    if (s.sh_entsize !== L.sym) {
+      throw this.error('ELF_BAD_ENTSIZE', `section ${idx} '${s.name}': sh_entsize ${s.sh_entsize}, expected ${L.sym}`, s.headerOffset);
+    }
+    if (s.sh_size % L.sym !== 0) {
+      throw this.error('ELF_BAD_SIZE', `section ${idx} '${s.name}': sh_size ${s.sh_size} is not a multiple of ${L.sym}`, s.headerOffset);
+    }
+    const strSec = this.sections[s.sh_link];
+    if (strSec === undefined || strSec.sh_type !== SHT_STRTAB) {
+      throw this.error('ELF_BAD_LINK', `section ${idx} '${s.name}': sh_link ${s.sh_link} is not a string table`, s.headerOffset);
+    }
+    const count = s.sh_size / L.sym;
+    let shndxTable: Uint8Array | undefined;
+    const x = this.sections.find((t) => t.sh_type === SHT_SYMTAB_SHNDX && t.sh_link === idx);
+    if (x !== undefined) {
+      shndxTable = this.data(x.index);
+      if (shndxTable.length < count * 4) {
+        throw this.error('ELF_BAD_SIZE', `section ${x.index} '${x.name}': ${shndxTable.length} bytes for ${count} symbols`, x.headerOffset);
+      }
+    }
+    const tab = new SymbolTable(this, idx, this.data(idx), this.data(strSec.index), shndxTable, s.sh_offset);
+    this.symCache.set(idx, tab);
+    return tab;
+  }
+
+  /** relocations returns a view of an SHT_REL or SHT_RELA section's entries. */
+  relocations(index: number): RelocTable {
+    const s = this.section(index);
+    if (s.sh_type !== SHT_REL && s.sh_type !== SHT_RELA) {
+      throw this.error('ELF_NOT_RELOC', `section ${index} '${s.name}' is not a relocation section`, s.headerOffset);
+    }
+    const L = LAYOUT[this.header.bits];
+    const want = s.sh_type === SHT_RELA ? L.rela : L.rel;
+    if (s.sh_entsize !== want) {
+      throw this.error('ELF_BAD_ENTSIZE', `section ${index} '${s.name}': sh_entsize ${s.sh_entsize}, expected ${want}`, s.headerOffset);
+    }
+    if (s.sh_size % want !== 0) {
+      throw this.error('ELF_BAD_SIZE', `section ${index} '${s.name}': sh_size ${s.sh_size} is not a multiple of ${want}`, s.headerOffset);
+    }
+    return new RelocTable(this.header, s, this.data(index));
+  }
+
+  /** groupMembers returns the section indexes listed in an SHT_GROUP section and its flag word. */
+  group(index: number): { flags: number; members: number[] } {
+    const s = this.section(index);
+    if (s.sh_type !== SHT_GROUP) throw this.error('ELF_NOT_GROUP', `section ${index} '${s.name}' is not a group`, s.headerOffset);
+    const d = this.data(index);
+    if (d.length % 4 !== 0 || d.length < 4) {
+      throw this.error('ELF_BAD_SIZE', `section ${index} '${s.name}': group size ${d.length} is not a positive multiple of 4`, s.headerOffset);
+    }
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const le = this.header.littleEndian;
+    const members: number[] = [];
+    for (let o = 4; o < d.length; o += 4) {
+      const m = v.getUint32(o, le);
+      if (m >= this.sections.length) {
+        throw this.error('ELF_BAD_GROUP_MEMBER', `section ${index} '${s.name}': member ${m} is out of range`, s.sh_offset + o);
+      }
+      members.push(m);
+    }
+    return { flags: v.getUint32(0, le), members };
+  }
+
+  /** sectionNameOf names a symbol's section for messages; reserved indexes print as numbers. */
+  sectionName(index: number): string {
+    return this.sections[index]?.name ?? `#${index}`;
+  }
+}
+
+function u64(v: DataView, off: number, le: boolean, file: string, what: string): number {
+  const x = v.getBigUint64(off, le);
+  if (x > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ElfFormatError(file, 'ELF_VALUE_TOO_LARGE', `${what} 0x${x.toString(16)} is too large`, off);
+  }
+  return Number(x);
+}
+
+function parseHeader(file: string, src: ByteSource): ElfHeader {
+  if (src.size < 16) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF header`, 0);
+  const ident = src.read(0, 16).slice();
+  if (ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) {
+    throw new ElfFormatError(file, 'ELF_BAD_MAGIC', 'not an ELF file (bad magic)', 0);
+  }
+  const cls = ident[4];
+  if (cls !== ELFCLASS32 && cls !== ELFCLASS64) throw new ElfFormatError(file, 'ELF_BAD_CLASS', `unknown ELF class ${cls}`, 4);
+  const data = ident[5];
+  if (data !== ELFDATA2LSB && data !== ELFDATA2MSB) throw new ElfFormatError(file, 'ELF_BAD_DATA', `unknown ELF data encoding ${data}`, 5);
+  const bits = cls === ELFCLASS64 ? 64 : 32;
+  const L = LAYOUT[bits];
+  if (src.size < L.ehdr) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF${bits} header`, 0);
+  const b = src.read(0, L.ehdr);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const le = data === ELFDATA2LSB;
+  let e_entry: bigint, e_phoff: number, e_shoff: number, o: number;
+  if (bits === 64) {
+    e_entry = v.getBigUint64(24, le);
+    e_phoff = u64(v, 32, le, file, 'e_phoff');
+    e_shoff = u64(v, 40, le, file, 'e_shoff');
+    o = 48;
+  } else {
+    e_entry = BigInt(v.getUint32(24, le));
+    e_phoff = v.getUint32(28, le);
+    e_shoff = v.getUint32(32, le);
+    o = 36;
+  }
+  const e_flags = v.getUint32(o, le);
+  const e_ehsize = v.getUint16(o + 4, le);
+  const e_phentsize = v.getUint16(o + 6, le);
+  const e_phnum = v.getUint16(o + 8, le);
+  const e_shentsize = v.getUint16(o + 10, le);
+  const e_shnum = v.getUint16(o + 12, le);
+  const e_shstrndx = v.getUint16(o + 14, le);
+  let shnum = e_shnum;
+  let shstrndx = e_shstrndx;
+  if (e_shoff !== 0) {
+    if (e_shentsize < L.shdr) {
+      throw new ElfFormatError(file, 'ELF_BAD_SHENTSIZE', `e_shentsize ${e_shentsize} is smaller than an ELF${bits} section header (${L.shdr})`, o + 10);
+    }
+    if (e_shoff + L.shdr > src.size) {
+      throw new ElfFormatError(file, 'ELF_SHDR_PAST_EOF', `section header table at 0x${e_shoff.toString(16)} is past end of file (0x${src.size.toString(16)} bytes)`, bits === 64 ? 40 : 32);
+    }
+    // extended numbering: section 0 holds the real count and string table index
+    if (e_shnum === 0 || e_shstrndx === SHN_XINDEX) {
+      const s0 = src.read(e_shoff, L.shdr);
+      const v0 = new DataView(s0.buffer, s0.byteOffset, s0.byteLength);
+      if (e_shnum === 0) shnum = bits === 64 ? u64(v0, 32, le, file, 'section 0 sh_size') : v0.getUint32(20, le);
+      if (e_shstrndx === SHN_XINDEX) shstrndx = v0.getUint32(bits === 64 ? 40 : 24, le);
+    }
+    if (shnum * e_shentsize > src.size - e_shoff) {
+      throw new ElfFormatError(file, 'ELF_SHDR_PAST_EOF',
+        `section header table (${shnum} entries of ${e_shentsize} bytes at 0x${e_shoff.toString(16)}) extends past end of file (0x${src.size.toString(16)} bytes)`,
+        bits === 64 ? 40 : 32);
+    }
+    if (shstrndx !== SHN_UNDEF && shstrndx >= shnum) {
+      throw new ElfFormatError(file, 'ELF_BAD_SHSTRNDX', `e_shstrndx ${shstrndx} is out of range (${shnum} sections)`, o + 14);
+    }
+  } else {
+    shnum = 0;
+    shstrndx = 0;
+  }
+  return {
+    bits, littleEndian: le, ident, osabi: ident[7] ?? 0,
+    e_type: v.getUint16(16, le), e_machine: v.getUint16(18, le), e_version: v.getUint32(20, le),
+    e_entry, e_phoff, e_shoff, e_flags, e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx,
+    shnum, shstrndx,
+  };
+}
+
+function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionHeader[] {
+  if (h.shnum === 0) return [];
+  const L = LAYOUT[h.bits];
+  const table = src.read(h.e_shoff, h.shnum * h.e_shentsize);
+  const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const le = h.littleEndian;
+  const raw: Omit<SectionHeader, 'name'>[] = [];
+  for (let i = 0; i < h.shnum; i++) {
+    const o = i * h.e_shentsize;
+    const headerOffset = h.e_shoff + o;
+    let sh_flags: bigint, sh_addr: bigint, sh_offset: number, sh_size: number, sh_addralign: number, sh_entsize: number;
+    let sh_link: number, sh_info: number;
+    if (h.bits === 64) {
+      sh_flags = v.getBigUint64(o + 8, le);
+      sh_addr = v.getBigUint64(o + 16, le);
+      sh_offset = u64(v, o + 24, le, file, `section ${i} sh_offset`);
+      sh_size = u64(v, o + 32, le, file, `section ${i} sh_size`);
+      sh_link = v.getUint32(o + 40, le);
+      sh_info = v.getUint32(o + 44, le);
+      sh_addralign = u64(v, o + 48, le, file, `section ${i} sh_addralign`);
+      sh_entsize = u64(v, o + 56, le, file, `section ${i} sh_entsize`);
+    } else {
+      sh_flags = BigInt(v.getUint32(o + 8, le));
+      sh_addr = BigInt(v.getUint32(o + 12, le));
+      sh_offset = v.getUint32(o + 16, le);
+      sh_size = v.getUint32(o + 20, le);
+      sh_link = v.getUint32(o + 24, le);
+      sh_info = v.getUint32(o + 28, le);
+      sh_addralign = v.getUint32(o + 32, le);
+      sh_entsize = v.getUint32(o + 36, le);
+    }
+    raw.push({
+      index: i, sh_name: v.getUint32(o, le), sh_type: v.getUint32(o + 4, le), sh_flags, sh_addr, sh_offset, sh_size,
+      sh_link, sh_info, sh_addralign, sh_entsize, headerOffset,
+    });
+  }
+  // section names
+  let names: Uint8Array | undefined;
+  if (h.shstrndx !== SHN_UNDEF) {
+    const st = raw[h.shstrndx]!;
+    if (st.sh_type === SHT_NOBITS) {
+      throw new ElfFormatError(file, 'ELF_BAD_SHSTRTAB', `section name table ${h.shstrndx} has no contents (SHT_NOBITS)`, st.headerOffset);
+    }
+    if (st.sh_offset + st.sh_size > src.size) {
+      throw new ElfFormatError(file, 'ELF_SECTION_PAST_EOF', `section name table ${h.shstrndx} extends past end of file`, st.headerOffset);
+    }
+    names = src.read(st.sh_offset, st.sh_size);
+  }
+  return raw.map((r) => {
+    let name = '';
+    if (names !== undefined) {
+      if (r.sh_name >= names.length && !(r.sh_name === 0 && names.length === 0)) {
+        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${r.index}: sh_name ${r.sh_name} is past the end of the section name table (${names.length} bytes)`, r.headerOffset);
+      }
+      const n = names.length === 0 ? '' : readCString(names, r.sh_name);
+      if (n === undefined) {
+        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${r.index}: name at sh_name ${r.sh_name} is not NUL-terminated`, r.headerOffset);
+      }
+      name = n;
+    }
+    return { ...r, name };
+  });
+}
+
+/** isDefinedShndx is true for st_shndx values that name a real section (not UNDEF, not reserved). */
+export function isSectionIndex(shndx: number): boolean {
+  return shndx > SHN_UNDEF && shndx < SHN_LORESERVE;
+}

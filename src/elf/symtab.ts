@@ -1,0 +1,161 @@
+/**
+ * SymbolTable: a struct-of-arrays view of SHT_SYMTAB / SHT_DYNSYM.
+ *
+ * Bulk fields (st_name, st_info, st_other, st_shndx) are decoded once into typed arrays; names,
+ * values and sizes are read on demand. Index 0 (the null symbol) is kept, so a symbol index
+ * from r_info is an array index here. Names are decoded as latin1: one byte per UTF-16 unit, so
+ * the default string sort is byte order (strcmp) and names round-trip to the same bytes.
+ */
+import { SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX } from './constants.js';
+import { ElfFormatError } from './errors.js';
+import type { ElfFile } from './read.js';
+import { latin1 } from './read.js';
+
+export class SymbolTable {
+  readonly count: number;
+  readonly nameOff: Uint32Array;
+  readonly info: Uint8Array;
+  readonly other: Uint8Array;
+  /** the raw st_shndx field (SHN_XINDEX stays SHN_XINDEX; see sectionIndex) */
+  readonly shndx: Uint16Array;
+  /** the real section index from SHT_SYMTAB_SHNDX, where present (0 otherwise) */
+  readonly xindex: Uint32Array | undefined;
+  private readonly view: DataView;
+  private readonly le: boolean;
+  private readonly is64: boolean;
+  private readonly entsize: number;
+
+  constructor(
+    readonly elf: ElfFile,
+    readonly sectionIndex_: number,
+    readonly raw: Uint8Array,
+    readonly strtab: Uint8Array,
+    shndxTable: Uint8Array | undefined,
+    private readonly fileOffset: number,
+  ) {
+    const h = elf.header;
+    this.le = h.littleEndian;
+    this.is64 = h.bits === 64;
+    this.entsize = this.is64 ? 24 : 16;
+    this.count = raw.length / this.entsize;
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    this.view = v;
+    const n = this.count;
+    this.nameOff = new Uint32Array(n);
+    this.info = new Uint8Array(n);
+    this.other = new Uint8Array(n);
+    this.shndx = new Uint16Array(n);
+    const le = this.le;
+    if (this.is64) {
+      for (let i = 0, o = 0; i < n; i++, o += 24) {
+        this.nameOff[i] = v.getUint32(o, le);
+        this.info[i] = raw[o + 4]!;
+        this.other[i] = raw[o + 5]!;
+        this.shndx[i] = v.getUint16(o + 6, le);
+      }
+    } else {
+      for (let i = 0, o = 0; i < n; i++, o += 16) {
+        this.nameOff[i] = v.getUint32(o, le);
+        this.info[i] = raw[o + 12]!;
+        this.other[i] = raw[o + 13]!;
+        this.shndx[i] = v.getUint16(o + 14, le);
+      }
+    }
+    const strLen = strtab.length;
+    for (let i = 0; i < n; i++) {
+      if (this.nameOff[i]! >= strLen && !(this.nameOff[i] === 0 && strLen === 0)) {
+        throw new ElfFormatError(elf.file, 'ELF_BAD_STRTAB_INDEX',
+          `symbol ${i}: st_name ${this.nameOff[i]} is past the end of the string table (${strLen} bytes)`, fileOffset + i * this.entsize);
+      }
+    }
+    if (shndxTable !== undefined) {
+      const xv = new DataView(shndxTable.buffer, shndxTable.byteOffset, shndxTable.byteLength);
+      this.xindex = new Uint32Array(n);
+      for (let i = 0; i < n; i++) this.xindex[i] = xv.getUint32(i * 4, le);
+    } else {
+      this.xindex = undefined;
+    }
+  }
+
+  /** symtabSection is the section index of this table. */
+  get symtabSection(): number {
+    return this.sectionIndex_;
+  }
+
+  /** nameEnd returns the offset of the NUL that ends symbol i's name in strtab. */
+  nameEnd(i: number): number {
+    const start = this.nameOff[i]!;
+    const end = this.strtab.indexOf(0, start);
+    if (end < 0) {
+      throw new ElfFormatError(this.elf.file, 'ELF_BAD_STRTAB_INDEX', `symbol ${i}: name at st_name ${start} is not NUL-terminated`,
+        this.fileOffset + i * this.entsize);
+    }
+    return end;
+  }
+
+  /** name returns symbol i's name (latin1). */
+  name(i: number): string {
+    const start = this.nameOff[i]!;
+    if (this.strtab.length === 0) return '';
+    return latin1(this.strtab, start, this.nameEnd(i));
+  }
+
+  /** nameBytes returns symbol i's name bytes, without the NUL, as a view into the string table. */
+  nameBytes(i: number): Uint8Array {
+    const start = this.nameOff[i]!;
+    if (this.strtab.length === 0) return this.strtab;
+    return this.strtab.subarray(start, this.nameEnd(i));
+  }
+
+  bind(i: number): number {
+    return this.info[i]! >>> 4;
+  }
+
+  type(i: number): number {
+    return this.info[i]! & 0xf;
+  }
+
+  value(i: number): bigint {
+    return this.is64 ? this.view.getBigUint64(i * 24 + 8, this.le) : BigInt(this.view.getUint32(i * 16 + 4, this.le));
+  }
+
+  size(i: number): bigint {
+    return this.is64 ? this.view.getBigUint64(i * 24 + 16, this.le) : BigInt(this.view.getUint32(i * 16 + 8, this.le));
+  }
+
+  /** valueHi/valueLo give the two 32-bit halves of st_value, for bulk sorting without bigint. */
+  valueHi(i: number): number {
+    return this.is64 ? this.view.getUint32(i * 24 + (this.le ? 12 : 8), this.le) : 0;
+  }
+  valueLo(i: number): number {
+    return this.is64 ? this.view.getUint32(i * 24 + (this.le ? 8 : 12), this.le) : this.view.getUint32(i * 16 + 4, this.le);
+  }
+
+  /**
+   * sectionIndex returns the real section index of a symbol that lives in a section (resolving
+   * SHN_XINDEX through SHT_SYMTAB_SHNDX), or -1 for SHN_UNDEF and the reserved indexes
+   * (SHN_ABS, SHN_COMMON, processor- and OS-specific values).
+   */
+  sectionIndex(i: number): number {
+    const s = this.shndx[i]!;
+    if (s === SHN_XINDEX) {
+      if (this.xindex === undefined) {
+        throw new ElfFormatError(this.elf.file, 'ELF_NO_SHNDX_TABLE', `symbol ${i}: st_shndx is SHN_XINDEX but there is no SHT_SYMTAB_SHNDX section`,
+          this.fileOffset + i * this.entsize);
+      }
+      return this.xindex[i]!;
+    }
+    if (s === SHN_UNDEF || s >= SHN_LORESERVE) return -1;
+    return s;
+  }
+
+  /** isUndef is true for st_shndx == SHN_UNDEF. */
+  isUndef(i: number): boolean {
+    return this.shndx[i] === SHN_UNDEF;
+  }
+
+  /** firstNonLocal is the symtab's sh_info as written in the file. */
+  get firstNonLocal(): number {
+    return this.elf.section(this.sectionIndex_).sh_info;
+  }
+}
