@@ -5,8 +5,9 @@
 #
 # The tree lives OUTSIDE the repository, in
 #   ${KLP_KERNEL_CACHE:-$HOME/.cache/klp-convert/kernel}/<key>/linux
-# where <key> = <linux-source package version>-<sha256(config fragment), 12 hex digits>.
-# A stamp file marks a finished build, so a warm run takes well under a second.
+# where <key> = <linux-source package version>-<sha256(config fragments), 12 hex digits>.
+# The fragments merged on top of tinyconfig: the shared kernel-6.12-livepatch.config, then
+# test/kernel/kernel-extra.config.  A stamp file marks a finished build, so a warm run takes well under a second.
 # <cache>/current is a symlink to the last tree that was built or reused.
 #
 # Environment:
@@ -14,6 +15,8 @@
 #   KLP_SHARED        directory holding reference/kernel-6.12-livepatch.config
 #                     (default: <repo>/../shared)
 #   KLP_CONFIG        config fragment to merge (default $KLP_SHARED/reference/kernel-6.12-livepatch.config)
+#   KLP_EXTRA_CONFIG  second fragment merged after it (default test/kernel/kernel-extra.config:
+#                     CONFIG_JUMP_LABEL=y for the static-key test); set it empty to skip
 #   KLP_JOBS          make -j value (default: number of CPUs)
 #   KLP_VERBOSE=1     show the kernel build output instead of writing it to <key>/build.log only
 set -euo pipefail
@@ -22,6 +25,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 shared=${KLP_SHARED:-$repo/../shared}
 fragment=${KLP_CONFIG:-$shared/reference/kernel-6.12-livepatch.config}
+extra=${KLP_EXTRA_CONFIG-$here/kernel-extra.config}
 cache=${KLP_KERNEL_CACHE:-$HOME/.cache/klp-convert/kernel}
 jobs=${KLP_JOBS:-$(nproc)}
 src_tarball=/usr/src/linux-source-6.12.tar.xz
@@ -46,11 +50,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -f "$fragment" ] || die "config fragment not found: $fragment (set KLP_SHARED or KLP_CONFIG)"
+fragment=$(realpath "$fragment")
+fragments=("$fragment")
+if [ -n "$extra" ]; then
+	[ -f "$extra" ] || die "extra config fragment not found: $extra"
+	fragments+=("$(realpath "$extra")")
+fi
 [ -f "$src_tarball" ] || die "kernel source not found: $src_tarball"
 
 # --- 2. cache key --------------------------------------------------------------------------------
 version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-frag_sum=$(sha256sum "$fragment" | cut -c1-12)
+frag_sum=$(cat "${fragments[@]}" | sha256sum | cut -c1-12)
 key="${version//[^A-Za-z0-9.+_-]/_}-$frag_sum"
 dir=$cache/$key
 tree=$dir/linux
@@ -111,11 +121,12 @@ fi
 
 # --- 4. configure --------------------------------------------------------------------------------
 cd "$tree"
-if [ ! -f .config ] || [ ! -f "$dir/config.done" ] || ! cmp -s "$fragment" "$dir/config.done"; then
+cat "${fragments[@]}" >"$dir/config.wanted"
+if [ ! -f .config ] || [ ! -f "$dir/config.done" ] || ! cmp -s "$dir/config.wanted" "$dir/config.done"; then
 	run make tinyconfig
-	run scripts/kconfig/merge_config.sh -m .config "$fragment"
+	run scripts/kconfig/merge_config.sh -m .config "${fragments[@]}"
 	run make olddefconfig
-	cp "$fragment" "$dir/config.done"
+	cp "$dir/config.wanted" "$dir/config.done"
 fi
 
 # Every =y/=m line of the fragment must have survived olddefconfig.
@@ -135,8 +146,8 @@ while IFS= read -r line; do
 			bad=1
 		fi
 	fi
-done <"$fragment"
-[ $bad -eq 0 ] || die "config fragment not fully applied; fix $fragment"
+done <"$dir/config.wanted"
+[ $bad -eq 0 ] || die "config fragments not fully applied; fix ${fragments[*]}"
 
 # --- 5. build ------------------------------------------------------------------------------------
 run make -j"$jobs" bzImage vmlinux modules

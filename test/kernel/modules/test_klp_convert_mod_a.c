@@ -34,7 +34,7 @@ static KLPT_KEEP const char *get_homonym_string(void)
 
 static KLPT_KEEP const char *klp_string_a_get(void)
 {
-	static const char klp_string[] __used __asm__("klp_string.12345") =
+	static const char klp_string[] __asm__("klp_string.12345") __used =
 		"test_klp_convert_mod_a.c static string";
 
 	return klp_string;

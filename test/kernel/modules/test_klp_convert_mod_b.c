@@ -18,7 +18,7 @@ const char *get_homonym_string_b(void)
 
 const char *klp_string_b_get(void)
 {
-	static const char klp_string[] __used __asm__("klp_string.67890") =
+	static const char klp_string[] __asm__("klp_string.67890") __used =
 		"test_klp_convert_mod_b.c static string";
 
 	return klp_string;

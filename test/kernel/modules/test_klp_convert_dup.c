@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Livepatch "dup": a name that vmlinux defines twice.
+ *
+ * In the x86_64 6.12 test kernel, ucode_path is a static string in both
+ * arch/x86/kernel/cpu/microcode/intel.c ("kernel/x86/microcode/GenuineIntel.bin")
+ * and amd.c ("kernel/x86/microcode/AuthenticAMD.bin").  The source names no
+ * position; test_klp_convert_dup.resolve says "the one from amd.c".  In
+ * vmlinux's symtab amd.c's copy comes first, but kallsyms counts in address
+ * order, where it is second: a converter that counts in symtab order picks
+ * the wrong string (or the kernel rejects the position).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/livepatch.h>
+#include "test_klp_convert.h"
+
+extern const char ucode_path[];
+
+static void print_values(void)
+{
+	pr_info("ucode_path (file amd.c): %s\n", ucode_path);
+}
+KLPT_PRINT_DEBUG_PARAM(print_values);
+
+static struct klp_func no_funcs[] = { {} };
+
+static struct klp_object objs[] = {
+	{ .name = NULL, .funcs = no_funcs },		/* vmlinux */
+	{}
+};
+
+static struct klp_patch patch = {
+	.mod = THIS_MODULE,
+	.objs = objs,
+};
+
+static int __init test_klp_convert_dup_init(void)
+{
+	return klp_enable_patch(&patch);
+}
+
+static void __exit test_klp_convert_dup_exit(void)
+{
+}
+
+module_init(test_klp_convert_dup_init);
+module_exit(test_klp_convert_dup_exit);
+MODULE_LICENSE("GPL");
+MODULE_INFO(livepatch, "Y");
+MODULE_DESCRIPTION("klp-convert kernel test: a name duplicated in vmlinux, resolved by file");
