@@ -223,6 +223,11 @@ function sectionNameOf(elf: ElfFile, index: number): string {
   return elf.sections[index]?.name ?? '';
 }
 
+/** printable escapes control characters in names for the terminal, as readelf does (^B). */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\x7f' ? '^?' : '^' + String.fromCharCode(c.charCodeAt(0) + 0x40)));
+}
+
 function hex(v: bigint | number, width: number): string {
   return v.toString(16).padStart(width, '0');
 }
@@ -245,7 +250,7 @@ export function formatText(doc: DumpDoc): string {
     out.push('', 'Sections:');
     out.push(`  [Nr] ${'Name'.padEnd(24)} ${'Type'.padEnd(18)} ${'Address'.padEnd(w)} ${'Off'.padEnd(8)} ${'Size'.padEnd(8)} ES   Lk  Inf Al  Flags`);
     for (const s of doc.sections) {
-      out.push(`  [${String(s.index).padStart(2)}] ${s.name.padEnd(24)} ${s.typeName.padEnd(18)} ${hex(s.addr, w)} ${hex(s.offset, 8)} ${hex(s.size, 8)} ` +
+      out.push(`  [${String(s.index).padStart(2)}] ${printable(s.name).padEnd(24)} ${s.typeName.padEnd(18)} ${hex(s.addr, w)} ${hex(s.offset, 8)} ${hex(s.size, 8)} ` +
         `${hex(s.entsize, 2)} ${String(s.link).padStart(4)} ${String(s.info).padStart(4)} ${String(s.align).padEnd(3)} ${s.flagNames}`);
     }
   }
@@ -254,7 +259,7 @@ export function formatText(doc: DumpDoc): string {
       out.push('', `Symbol table '${t.name}' (section ${t.index}) contains ${t.symbols.length} entries, first non-local ${t.firstNonLocal}:`);
       out.push(`   Num: ${'Value'.padEnd(w)}  Size Type    Bind   Vis       Ndx Name`);
       for (const s of t.symbols) {
-        out.push(`${String(s.num).padStart(6)}: ${hex(s.value, w)} ${String(s.size).padStart(5)} ${s.type.padEnd(7)} ${s.bind.padEnd(6)} ${s.vis.padEnd(9)} ${s.ndx.padStart(3)} ${s.name}`);
+        out.push(`${String(s.num).padStart(6)}: ${hex(s.value, w)} ${String(s.size).padStart(5)} ${s.type.padEnd(7)} ${s.bind.padEnd(6)} ${s.vis.padEnd(9)} ${s.ndx.padStart(3)} ${printable(s.name)}`);
       }
     }
   }
@@ -265,7 +270,7 @@ export function formatText(doc: DumpDoc): string {
       out.push(`    ${'Offset'.padEnd(w)}  ${'Info'.padEnd(w)}  ${'Type'.padEnd(24)} ${'Sym. Value'.padEnd(w)}  Sym. Name${r.type === 'RELA' ? ' + Addend' : ''}`);
       for (const e of r.relocs) {
         const val = e.symValue === undefined ? ''.padEnd(w) : hex(e.symValue, w);
-        let tail = e.symName;
+        let tail = printable(e.symName);
         if (r.type === 'RELA') {
           const a = e.addend < 0n ? `- ${(-e.addend).toString(16)}` : `+ ${e.addend.toString(16)}`;
           tail = e.sym === 0 ? a.replace(/^\+ /, '') : `${tail} ${a}`;
