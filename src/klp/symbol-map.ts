@@ -1,0 +1,251 @@
+/**
+ * Reading symbols.klp: the converter's view of which object defines a symbol and at which
+ * sympos (`kernel build -> symbols.klp -> module link -> convert -> livepatch load`).
+ *
+ * Two formats, told apart by line 1 (docs/symbols-format.md):
+ *  - 0.1 (`klp-convert-symbol-data.0.1`): names as `nm -f posix` prints them, per object, sorted
+ *    by name. Only counting is possible: pos is 0, count is the number of equal lines in the block
+ *    (undefined references included — nm prints them and 0.1 cannot tell them apart).
+ *  - ext (`klp-convert-symbol-data-ext.1`): per object, symbols in the kernel's counting order
+ *    with binding, type, init, export and STT_FILE owner; pos and count are computed here.
+ *
+ * Object names are normalised to kernel form ('-' -> '_'): the 0.1 recipe wrote file names.
+ * With `wanted`, only those names are materialised: the converter asks for a few dozen names out
+ * of ~1.3 M lines, so the loader checks a name's length and first byte before decoding it.
+ */
+import * as fs from 'node:fs';
+import { SymbolMapError } from './errors.js';
+import { kernelModuleName } from './modname.js';
+
+export interface SymbolCandidate {
+  /** kernel-form object name: 'vmlinux' or module name with '-' -> '_' */
+  object: string;
+  name: string;
+  /** 1-based position among same-named symbols in that object, in the kernel's order (ext); 0 when unknown (0.1) */
+  pos: number;
+  /** same-named symbols the kernel counts in that object (ext); occurrences of the name in the object's block (0.1) */
+  count: number;
+  /** STB_* (ext only) */
+  bind?: number;
+  /** STT_* (ext only) */
+  type?: number;
+  /** defined in an init section, .init.* (ext only) */
+  init?: boolean;
+  /** basename of the STT_FILE that owns a local symbol (ext only; undefined for globals/unknown) */
+  file?: string;
+  /** exported from its object (ext only: Module.symvers, __ksymtab_, __export_symbol_) */
+  exported?: boolean;
+}
+
+export interface SymbolMap {
+  readonly format: '0.1' | 'ext';
+  readonly path: string;
+  /** lookup returns the candidates for a name across all objects, in file order (vmlinux first). For 0.1 one entry per occurrence. */
+  lookup(name: string): SymbolCandidate[];
+  /** isExported is true when the name is exported (0.1: a `__ksymtab_<name>` or `__export_symbol_<name>` line anywhere; ext: an `x` flag) */
+  isExported(name: string): boolean;
+  /** objects returns the object names (kernel form) in file order */
+  objects(): string[];
+  /** referencedBy returns the modules whose block lists the name as an undefined reference (ext only; [] for 0.1) */
+  referencedBy(name: string): string[];
+}
+
+export const HEADER_01 = 'klp-convert-symbol-data.0.1';
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+
+const BIND: Record<string, number> = { l: 0, g: 1, w: 2, u: 10 };
+const TYPE: Record<string, number> = { n: 0, o: 1, f: 2, c: 5, t: 6, i: 10 };
+
+/** A cheap pre-filter for wanted names: length and first byte, checked before decoding. */
+class Wanted {
+  private readonly lens = new Uint8Array(4096);
+  private readonly first = new Uint8Array(256);
+  constructor(readonly set: ReadonlySet<string>) {
+    for (const n of set) {
+      this.lens[Math.min(n.length, 4095)] = 1;
+      if (n.length > 0) this.first[n.charCodeAt(0) & 0xff] = 1;
+    }
+  }
+  maybe(b: Uint8Array, s: number, e: number): boolean {
+    return this.lens[Math.min(e - s, 4095)] === 1 && (e === s || this.first[b[s]!] === 1);
+  }
+}
+
+class MapImpl implements SymbolMap {
+  readonly byName = new Map<string, SymbolCandidate[]>();
+  readonly exports = new Set<string>();
+  readonly refs = new Map<string, string[]>();
+  readonly objs: string[] = [];
+  constructor(readonly format: '0.1' | 'ext', readonly path: string) {}
+  lookup(name: string): SymbolCandidate[] {
+    return this.byName.get(name) ?? [];
+  }
+  isExported(name: string): boolean {
+    return this.exports.has(name);
+  }
+  objects(): string[] {
+    return [...this.objs];
+  }
+  referencedBy(name: string): string[] {
+    return this.refs.get(name) ?? [];
+  }
+  add(c: SymbolCandidate): void {
+    const l = this.byName.get(c.name);
+    if (l) l.push(c);
+    else this.byName.set(c.name, [c]);
+  }
+}
+
+function startsWithAscii(b: Uint8Array, s: number, e: number, p: string): boolean {
+  if (e - s < p.length) return false;
+  for (let i = 0; i < p.length; i++) if (b[s + i] !== p.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * loadSymbolMap reads a 0.1 or extended map, detecting the format from line 1. `wanted`, when
+ * given, keeps only those names (exports are always kept). Throws SymbolMapError with the line.
+ */
+export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): SymbolMap {
+  const buf = fs.readFileSync(path);
+  const nl = buf.indexOf(10);
+  const first = buf.toString('latin1', 0, nl < 0 ? buf.length : nl);
+  if (first === HEADER_EXT) return loadExt(path, buf, nl + 1, wanted);
+  // the v7 parser compares the first 27 characters of line 1
+  if (!first.startsWith(HEADER_01)) {
+    throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}"; regenerate the map with 'klp-convert symbols'`);
+  }
+  return load01(path, buf, nl < 0 ? buf.length : nl + 1, wanted);
+}
+
+function load01(path: string, b: Buffer, start: number, wanted: ReadonlySet<string> | undefined): SymbolMap {
+  const map = new MapImpl('0.1', path);
+  const w = wanted ? new Wanted(wanted) : undefined;
+  let obj: string | undefined;
+  let blockCounts = new Map<string, SymbolCandidate[]>();
+  const flush = (): void => {
+    for (const l of blockCounts.values()) for (const c of l) c.count = l.length;
+    blockCounts = new Map();
+  };
+  let line = 1;
+  let s = start;
+  const n = b.length;
+  while (s < n) {
+    let e = b.indexOf(10, s);
+    if (e < 0) e = n;
+    line++;
+    if (b[s] === 0x2a /* * */) {
+      flush();
+      obj = kernelModuleName(b.toString('latin1', s + 1, e));
+      map.objs.push(obj);
+    } else {
+      if (obj === undefined) throw new SymbolMapError('MAP_NAME_BEFORE_OBJECT', path, line, 'a symbol name comes before the first object line (File format error)');
+      if (b[s] === 0x5f && (startsWithAscii(b, s, e, '__ksymtab_') || startsWithAscii(b, s, e, '__export_symbol_'))) {
+        const full = b.toString('latin1', s, e);
+        map.exports.add(full.startsWith('__ksymtab_') ? full.slice(10) : full.slice(16));
+      }
+      if (e > s && (w === undefined || w.maybe(b, s, e))) {
+        const name = b.toString('latin1', s, e);
+        if (w === undefined || w.set.has(name)) {
+          const c: SymbolCandidate = { object: obj, name, pos: 0, count: 0 };
+          map.add(c);
+          const l = blockCounts.get(name);
+          if (l) l.push(c);
+          else blockCounts.set(name, [c]);
+        }
+      }
+    }
+    s = e + 1;
+  }
+  flush();
+  return map;
+}
+
+function loadExt(path: string, b: Buffer, start: number, wanted: ReadonlySet<string> | undefined): SymbolMap {
+  const map = new MapImpl('ext', path);
+  const w = wanted ? new Wanted(wanted) : undefined;
+  let obj: string | undefined;
+  let files: string[] = [];
+  let block = new Map<string, SymbolCandidate[]>();
+  const flush = (): void => {
+    for (const l of block.values()) for (const c of l) c.count = l.length;
+    block = new Map();
+  };
+  let line = 1;
+  let s = start;
+  const n = b.length;
+  const bad = (msg: string): never => {
+    throw new SymbolMapError('MAP_BAD_LINE', path, line, msg);
+  };
+  while (s < n) {
+    let e = b.indexOf(10, s);
+    if (e < 0) e = n;
+    line++;
+    const c0 = b[s];
+    if (c0 === 0x2a /* * */) {
+      flush();
+      let sp = b.indexOf(32, s);
+      if (sp < 0 || sp > e) sp = e;
+      obj = b.toString('latin1', s + 1, sp);
+      map.objs.push(obj);
+      files = [];
+    } else if (c0 === 0x40 /* @ */) {
+      const sp = b.indexOf(32, s);
+      if (sp < 0 || sp > e) bad('file table line without a name');
+      const ix = Number(b.toString('latin1', s + 1, sp));
+      if (ix !== files.length) bad(`file index ${ix} out of sequence (expected ${files.length})`);
+      files.push(b.toString('latin1', sp + 1, e));
+    } else if (e > s) {
+      if (obj === undefined) bad('a symbol line comes before the first object line');
+      // parse from the right: [name] SP flags [SP fileindex]
+      let sp = b.lastIndexOf(32, e - 1);
+      if (sp < s) bad('symbol line without flags');
+      let fileIx = -1;
+      let fe = e;
+      const d = b[sp + 1]!;
+      if (d >= 0x30 && d <= 0x39) {
+        fileIx = Number(b.toString('latin1', sp + 1, e));
+        fe = sp;
+        sp = b.lastIndexOf(32, sp - 1);
+        if (sp < s) bad('symbol line without flags');
+      }
+      const fs0 = sp + 1;
+      let exported = false;
+      for (let p = fs0 + 2; p < fe; p++) if (b[p] === 0x78 /* x */) exported = true;
+      const undef = b[fs0] === 0x55; /* U */
+      if (exported) map.exports.add(b.toString('latin1', s, sp));
+      if (w !== undefined && !w.maybe(b, s, sp)) {
+        s = e + 1;
+        continue;
+      }
+      const name = b.toString('latin1', s, sp);
+      if (w !== undefined && !w.set.has(name)) {
+        s = e + 1;
+        continue;
+      }
+      if (undef) {
+        const r = map.refs.get(name);
+        if (r) r.push(obj!);
+        else map.refs.set(name, [obj!]);
+      } else {
+        const bind = BIND[String.fromCharCode(b[fs0]!)];
+        const type = TYPE[String.fromCharCode(b[fs0 + 1]!)];
+        let init = false;
+        for (let p = fs0 + 2; p < fe; p++) if (b[p] === 0x69 /* i */) init = true;
+        const l = block.get(name);
+        const c: SymbolCandidate = { object: obj!, name, pos: (l?.length ?? 0) + 1, count: 0, bind: bind ?? -1, type: type ?? -1, init, exported };
+        if (fileIx >= 0) {
+          const f = files[fileIx];
+          if (f === undefined) bad(`file index ${fileIx} is not in this object's file table`);
+          c.file = f!;
+        }
+        if (l) l.push(c);
+        else block.set(name, [c]);
+        map.add(c);
+      }
+    }
+    s = e + 1;
+  }
+  flush();
+  return map;
+}
