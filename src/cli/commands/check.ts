@@ -1,11 +1,83 @@
+/**
+ * klp-convert check [--symbols FILE] [--symvers FILE] [--json] MODULE.ko...
+ * Lists the klp relocations of livepatch modules and verifies them against the kernel's rules.
+ */
+import { parseArgs } from 'node:util';
+import { ElfFile } from '../../elf/index.js';
+import { loadSymbolMap } from '../../klp/symbol-map.js';
+import { loadSymvers } from '../../klp/symvers.js';
+import { validateKlpModule } from '../../klp/validate.js';
+import { symbolNameLimit } from '../../klp/klpname.js';
 import type { Command } from '../command.js';
-import { KlpError } from '../../klp/errors.js';
+import { UsageError } from '../errors.js';
+import { PROG } from '../report.js';
+
+const usage = `usage: klp-convert check [--symbols FILE] [--symvers FILE] [--kernel-version X.Y] [--json] [-q] MODULE.ko...
+
+Lists every klp relocation (section, place, type, object, symbol, position) and checks the module
+against what the kernel enforces: klp section names, flags, sh_link/sh_info; SHN_LIVEPATCH
+symbols with names the kernel can parse; the vmlinux/module object rule; no ordinary relocation
+left active on a klp symbol; no klp relocation in sections the kernel consumes at load; zero
+bytes at x86 relocation sites; and, given a map or Module.symvers, no undefined unexported symbol
+and (extended map) positions that exist.
+
+exit status: 0 no errors, 1 errors found, 64 usage, 65 malformed ELF, 66 missing input.`;
 
 export const command: Command = {
   name: 'check',
-  summary: '(not implemented yet)',
-  usage: 'usage: klp-convert check',
-  run() {
-    throw new KlpError('NOT_IMPLEMENTED', "'check' is not implemented yet");
+  summary: 'list and verify the klp relocations of livepatch modules',
+  usage,
+  run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv, allowPositionals: true,
+        options: {
+          symbols: { type: 'string' }, symvers: { type: 'string' }, 'kernel-version': { type: 'string' },
+          json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+        },
+      });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { values: o, positionals } = parsed;
+    if (positionals.length === 0) throw new UsageError(`no module given\n${usage.split('\n')[0]}`);
+    const map = o.symbols ? loadSymbolMap(o.symbols) : undefined;
+    const symvers = o.symvers ? loadSymvers(o.symvers) : undefined;
+    let errors = 0;
+    const json: unknown[] = [];
+    for (const file of positionals) {
+      const elf = ElfFile.open(file);
+      try {
+        const r = validateKlpModule(elf, { map, symvers, symMax: symbolNameLimit(o['kernel-version']) });
+        errors += r.findings.filter((x) => x.severity === 'error').length;
+        if (o.json) {
+          json.push({
+            file,
+            relocations: r.rows.map((x) => ({ ...x, offset: `0x${x.offset.toString(16)}`, addend: x.addend.toString() })),
+            findings: r.findings,
+          });
+          continue;
+        }
+        if (!o.quiet) {
+          process.stdout.write(`${file}: ${r.rows.length} klp relocation${r.rows.length === 1 ? '' : 's'}\n`);
+          let last = '';
+          for (const x of r.rows) {
+            if (x.section !== last) {
+              process.stdout.write(`  ${x.section} (object ${x.object}, applies to ${x.base})\n`);
+              last = x.section;
+            }
+            const add = x.addend === 0n ? '' : x.addend < 0n ? ` - 0x${(-x.addend).toString(16)}` : ` + 0x${x.addend.toString(16)}`;
+            const who = x.symName !== undefined ? `${x.symObject}:${x.symName} pos ${x.pos}` : x.symbol;
+            process.stdout.write(`    ${x.base}+0x${x.offset.toString(16).padEnd(6)} ${x.type.padEnd(22)} ${who}${add}\n`);
+          }
+        }
+        for (const x of r.findings) process.stderr.write(`${PROG}: ${x.severity}: ${x.message}\n`);
+      } finally {
+        elf.close();
+      }
+    }
+    if (o.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    return errors > 0 ? 1 : 0;
   },
 };

@@ -1,11 +1,117 @@
-import type { Command } from '../command.js';
+/**
+ * klp-convert convert [--symbols FILE] [--symvers FILE] [--resolve FILE] [--kernel-version X.Y]
+ *                     [--json] [-v] INPUT.ko -o OUTPUT.ko
+ * and the kbuild drop-in form: klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko
+ */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ElfFile, writeFileAtomic } from '../../elf/index.js';
+import { convertModule } from '../../klp/convert.js';
 import { KlpError } from '../../klp/errors.js';
+import { loadRules } from '../../klp/rules.js';
+import { loadSymbolMap } from '../../klp/symbol-map.js';
+import { loadSymvers } from '../../klp/symvers.js';
+import { validateKlpModule } from '../../klp/validate.js';
+import { symbolNameLimit } from '../../klp/klpname.js';
+import type { Command } from '../command.js';
+import { UsageError } from '../errors.js';
+import { warn } from '../report.js';
+
+const usage = `usage: klp-convert convert [options] INPUT.ko -o OUTPUT.ko
+       klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko
+
+Rewrites a livepatch module so that every relocation against an unexported symbol becomes a
+klp relocation (.klp.rela.<obj>.<sec>, .klp.sym.<obj>.<name>,<pos>). OUTPUT may equal INPUT.
+
+options:
+  --symbols FILE        symbols.klp (format 0.1 or the extended format); without it only
+                        annotated and minimal-form (.klp.sym.rela.*) symbols are converted
+  --symvers FILE        Module.symvers: the exported names (else taken from the map)
+  --resolve FILE        rules naming object and position or source file of ambiguous symbols:
+                          <object> <symbol> pos=<n>   |   <object> <symbol> file=<source.c>
+  --kernel-version X.Y  target kernel (symbol names are limited to 127 characters before 6.1)
+  --allow-untagged      accept a module without MODULE_INFO(livepatch, "Y")
+  --json                print what was converted as JSON on stdout
+  -v, --verbose         print each converted symbol on stderr
+  -o, --output FILE     where to write the result (required)
+
+exit status: 0 converted (or nothing to do), 1 cannot convert (ambiguous or unknown symbol,
+refused section, bad annotation), 64 usage, 65 malformed ELF or map, 66 missing input,
+73 cannot create the output.`;
 
 export const command: Command = {
   name: 'convert',
-  summary: '(not implemented yet)',
-  usage: 'usage: klp-convert convert',
-  run() {
-    throw new KlpError('NOT_IMPLEMENTED', "'convert' is not implemented yet");
+  summary: 'turn relocations against unexported symbols into klp relocations',
+  usage,
+  run(argv) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+          symbols: { type: 'string' }, symvers: { type: 'string' }, resolve: { type: 'string' },
+          'kernel-version': { type: 'string' }, 'allow-untagged': { type: 'boolean' }, json: { type: 'boolean' },
+          verbose: { type: 'boolean', short: 'v' }, output: { type: 'string', short: 'o' },
+        },
+      });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\n${usage.split('\n')[0]}`);
+    }
+    const { values: o, positionals } = parsed;
+    if (positionals.length !== 1) throw new UsageError(`expected one input module, got ${positionals.length}\n${usage.split('\n')[0]}`);
+    if (!o.output) throw new UsageError(`missing -o OUTPUT\n${usage.split('\n')[0]}`);
+    if (o['kernel-version'] !== undefined && !/^\d+\.\d+/.test(o['kernel-version'])) throw new UsageError(`--kernel-version expects X.Y, got '${o['kernel-version']}'`);
+    const input = positionals[0]!;
+    const bytes = fs.readFileSync(input);
+    const elf = ElfFile.parse(bytes, input);
+    const map = o.symbols ? loadSymbolMap(o.symbols, wantedNames(elf)) : undefined;
+    const symvers = o.symvers ? loadSymvers(o.symvers) : undefined;
+    const rules = o.resolve ? loadRules(o.resolve) : undefined;
+    const result = convertModule(elf, {
+      file: input, map, symvers, rules, kernelVersion: o['kernel-version'], allowUntagged: o['allow-untagged'],
+    });
+    for (const w of result.warnings) warn(w);
+    // check our own output independently before it can reach make
+    const out = ElfFile.parse(result.bytes, o.output);
+    const check = validateKlpModule(out, { map, symvers, symMax: symbolNameLimit(o['kernel-version']) });
+    const errors = check.findings.filter((x) => x.severity === 'error' && (o['allow-untagged'] ? x.code !== 'NOT_LIVEPATCH' : true));
+    if (errors.length > 0) {
+      throw new KlpError('OUTPUT_INVALID', `the converted module fails verification: ${errors[0]!.message}`,
+        errors.slice(1).map((x) => `klp-convert: error: ${x.message}`).join('\n') || undefined, errors.map((x) => x.code));
+    }
+    writeFileAtomic(o.output, result.bytes);
+    if (o.verbose) {
+      for (const c of result.converted) {
+        process.stderr.write(`  ${c.klpName}  (${c.via}; ${c.relocations.length} relocation${c.relocations.length === 1 ? '' : 's'})\n`);
+      }
+      if (!result.changed) process.stderr.write(`  ${input}: nothing to convert\n`);
+    }
+    if (o.json) {
+      process.stdout.write(JSON.stringify({
+        input, output: o.output, changed: result.changed, converted: result.converted,
+        klpSections: result.klpSections, removedSections: result.removedSections, warnings: result.warnings,
+      }, null, 2) + '\n');
+    }
+    return 0;
   },
 };
+
+/** wantedNames lists the undefined symbol names of a module, so the map loader keeps only those. */
+function wantedNames(elf: ElfFile): Set<string> {
+  const want = new Set<string>();
+  const st = elf.symtabIndex();
+  if (st === undefined) return want;
+  const t = elf.symbols(st);
+  for (let i = 1; i < t.count; i++) {
+    if (t.shndx[i] !== 0) continue;
+    const n = t.name(i);
+    want.add(n);
+    // exports are looked up through their __ksymtab_/__export_symbol_ lines in the 0.1 map
+    want.add('__ksymtab_' + n);
+    want.add('__export_symbol_' + n);
+    const m = /^\.klp\.sym\.rela\.[^.]+\.[^.]+\.(.+)[,.]\d+$/.exec(n);
+    if (m) want.add(m[1]!);
+  }
+  return want;
+}

@@ -1,0 +1,193 @@
+/**
+ * validateKlpModule checks a livepatch module against the rules the kernel enforces
+ * (livepatch-elf-abi.md §2-§9), independently of the converter that wrote it. `klp-convert
+ * check` prints its findings; `convert` runs it on its own output; the tests run it on every
+ * converted fixture.
+ */
+import {
+  ElfFile, EM_X86_64, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, STB_LOCAL, STB_WEAK, hasFlag, relocTypeName,
+} from '../elf/index.js';
+import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
+import { parseKlpRelaObject, parseKlpSymName } from './klpname.js';
+import { checkBaseSection } from './sections.js';
+import type { SymbolMap } from './symbol-map.js';
+
+export interface Finding {
+  severity: 'error' | 'warning';
+  code: string;
+  message: string;
+}
+
+export interface KlpRelocRow {
+  section: string;
+  object: string;
+  base: string;
+  offset: bigint;
+  type: string;
+  symbol: string;
+  symObject?: string;
+  symName?: string;
+  pos?: number;
+  addend: bigint;
+}
+
+export interface ValidateOptions {
+  map?: SymbolMap | undefined;
+  symvers?: ReadonlyMap<string, string> | undefined;
+  symMax?: number;
+}
+
+export interface ValidateResult {
+  findings: Finding[];
+  rows: KlpRelocRow[];
+}
+
+const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
+
+/** x86_64 relocation widths, for the kernel's "existing value is nonzero" check */
+const X86_WIDTH = new Map<number, number>([[1, 8], [2, 4], [4, 4], [10, 4], [11, 4], [24, 8]]);
+
+export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): ValidateResult {
+  const findings: Finding[] = [];
+  const rows: KlpRelocRow[] = [];
+  const f = elf.file;
+  const err = (code: string, message: string): void => void findings.push({ severity: 'error', code, message: `${f}: ${message}` });
+  const warnf = (code: string, message: string): void => void findings.push({ severity: 'warning', code, message: `${f}: ${message}` });
+  const symMax = opts.symMax ?? 511;
+  const st = elf.symtabIndex();
+  if (st === undefined) {
+    err('NO_SYMTAB', 'no symbol table');
+    return { findings, rows };
+  }
+  const syms = elf.symbols(st);
+  const h = elf.header;
+
+  // symtab: locals first, sh_info right
+  let firstGlobal = syms.count;
+  for (let i = 1; i < syms.count; i++) {
+    if (syms.bind(i) !== STB_LOCAL) {
+      firstGlobal = i;
+      break;
+    }
+  }
+  for (let i = firstGlobal; i < syms.count; i++) if (syms.bind(i) === STB_LOCAL) err('LOCAL_AFTER_GLOBAL', `.symtab: local symbol ${i} '${syms.name(i)}' follows a global`);
+  if (elf.section(st).sh_info !== firstGlobal) err('SYMTAB_INFO', `.symtab sh_info is ${elf.section(st).sh_info}, first non-local symbol is ${firstGlobal}`);
+
+  // modinfo tag
+  const mi = elf.findSection('.modinfo');
+  const tagged = mi !== undefined && /(^|\0)livepatch=/.test(Buffer.from(elf.data(mi.index)).toString('latin1'));
+  if (!tagged) err('NOT_LIVEPATCH', ".modinfo has no 'livepatch' key; the kernel refuses to enable the patch");
+
+  // symbols
+  const klpSym = new Map<number, { object: string; name: string; pos: number }>();
+  for (let i = 1; i < syms.count; i++) {
+    const name = syms.name(i);
+    const isLp = syms.shndx[i] === SHN_LIVEPATCH;
+    if (isLp) {
+      const p = parseKlpSymName(name, symMax);
+      if (!p) err('BAD_KLP_SYM_NAME', `symbol ${i} '${name}' has st_shndx SHN_LIVEPATCH but the kernel cannot parse its name (.klp.sym.<obj>.<name>,<pos>, object <= ${KLP_OBJNAME_MAX}, name <= ${symMax} characters)`);
+      else {
+        klpSym.set(i, p);
+        if (opts.map) checkPos(p, i);
+      }
+    } else if (name.startsWith(KLP_SYM_PREFIX) && syms.shndx[i] === SHN_UNDEF && !name.startsWith('.klp.sym.rela.')) {
+      err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; the module loader will look it up as an export and fail`);
+    } else if (syms.shndx[i] === SHN_UNDEF && name !== '' && name !== '.TOC.' && syms.bind(i) !== STB_WEAK) {
+      const known = opts.symvers ? opts.symvers.has(name) : opts.map ? opts.map.isExported(name) : true;
+      if (name.startsWith('.klp.sym.rela.')) err('UNCONVERTED_MINIMAL', `symbol '${name}' is a minimal-scheme name that was not converted`);
+      else if (!known) err('UNDEFINED_UNEXPORTED', `symbol '${name}' is undefined and not exported; loading fails with "Unknown symbol ${name}"`);
+    }
+  }
+  function checkPos(p: { object: string; name: string; pos: number }, i: number): void {
+    const map = opts.map!;
+    if (map.format !== 'ext') return;
+    const c = map.lookup(p.name).filter((x) => x.object === p.object && x.count > 0);
+    if (c.length === 0) err('KLP_SYM_NOT_IN_MAP', `symbol ${i} '${syms.name(i)}': no '${p.name}' in object '${p.object}' of the map`);
+    else if (p.pos === 0 && c[0]!.count > 1) err('KLP_SYM_AMBIGUOUS', `symbol ${i} '${syms.name(i)}': position 0 but ${c[0]!.count} symbols named '${p.name}' in '${p.object}'`);
+    else if (p.pos > c[0]!.count) err('KLP_SYM_POSITION', `symbol ${i} '${syms.name(i)}': position ${p.pos} but only ${c[0]!.count} symbols named '${p.name}' in '${p.object}'`);
+  }
+
+  // ordinary relocation sections: no entry may still use a klp symbol in an allocated section
+  const ordinaryOffsets = new Map<number, Set<bigint>>();
+  for (const s of elf.sections) {
+    if (s.sh_type !== SHT_RELA && s.sh_type !== SHT_REL) continue;
+    const isKlp = hasFlag(s.sh_flags, SHF_RELA_LIVEPATCH) || s.name.startsWith(KLP_RELA_PREFIX);
+    if (isKlp || s.sh_link !== st) continue;
+    const base = elf.sections[s.sh_info];
+    if (!base || !hasFlag(base.sh_flags, SHF_ALLOC)) continue;
+    const r = elf.relocations(s.index);
+    const offs = ordinaryOffsets.get(s.sh_info) ?? new Set<bigint>();
+    for (let k = 0; k < r.count; k++) {
+      offs.add(r.offset(k));
+      const sym = r.sym(k);
+      if (sym < syms.count && syms.shndx[sym] === SHN_LIVEPATCH) {
+        err('ACTIVE_ORIGINAL', `${base.name}+${hex(r.offset(k))}: ordinary relocation in '${s.name}' uses klp symbol '${syms.name(sym)}'; the module loader would apply it with a wrong value`);
+      }
+    }
+    ordinaryOffsets.set(s.sh_info, offs);
+  }
+
+  // klp relocation sections
+  const perBase = new Map<string, number>();
+  for (const s of elf.sections) {
+    const named = s.name.startsWith(KLP_RELA_PREFIX);
+    const flagged = hasFlag(s.sh_flags, SHF_RELA_LIVEPATCH);
+    if (!named && !flagged) continue;
+    const where = `section ${s.index} '${s.name}'`;
+    if (!named) { err('KLP_FLAG_WITHOUT_NAME', `${where} has SHF_RELA_LIVEPATCH but is not named ${KLP_RELA_PREFIX}<obj>.<sec>`); continue; }
+    if (!flagged) { err('KLP_NAME_WITHOUT_FLAG', `${where} lacks SHF_RELA_LIVEPATCH; the kernel treats it as an ordinary relocation section`); continue; }
+    if (s.sh_type !== SHT_RELA) { err('KLP_NOT_RELA', `${where} is not SHT_RELA`); continue; }
+    if (!hasFlag(s.sh_flags, SHF_ALLOC)) err('KLP_NOT_ALLOC', `${where} lacks SHF_ALLOC (the format requires it; the kernel keeps the section for late relocation)`);
+    if (!hasFlag(s.sh_flags, SHF_INFO_LINK)) warnf('KLP_NO_INFO_LINK', `${where} lacks SHF_INFO_LINK`);
+    if (s.sh_link !== st) err('KLP_BAD_LINK', `${where}: sh_link ${s.sh_link} is not the symbol table (${st})`);
+    const object = parseKlpRelaObject(s.name);
+    if (!object) { err('KLP_BAD_SECTION_NAME', `${where}: the kernel cannot parse the object name`); continue; }
+    if (s.name.startsWith(`${KLP_RELA_PREFIX}${object}..`)) warnf('KLP_DOUBLE_DOT', `${where}: double dot after the object name (a naming bug in older tools; the kernel accepts it)`);
+    const base = elf.sections[s.sh_info];
+    if (!base) { err('KLP_BAD_INFO', `${where}: sh_info ${s.sh_info} is out of range`); continue; }
+    if (!hasFlag(base.sh_flags, SHF_ALLOC)) err('KLP_BASE_NOT_ALLOC', `${where}: base section '${base.name}' is not allocated; the kernel never applies it`);
+    const expectName = KLP_RELA_PREFIX + object + (base.name.startsWith('.') ? base.name : '.' + base.name);
+    if (s.name !== expectName && !s.name.startsWith(`${KLP_RELA_PREFIX}${object}..`)) warnf('KLP_NAME_MISMATCH', `${where}: named for '${s.name.slice(KLP_RELA_PREFIX.length + object.length)}' but sh_info is '${base.name}'`);
+    const key = `${object}\0${s.sh_info}`;
+    perBase.set(key, (perBase.get(key) ?? 0) + 1);
+    if (perBase.get(key) === 2) warnf('KLP_SPLIT_SECTION', `more than one klp section for object '${object}' and base '${base.name}'`);
+    let r;
+    try {
+      r = elf.relocations(s.index);
+    } catch (e) {
+      err('KLP_BAD_ENTRIES', `${where}: ${(e as Error).message}`);
+      continue;
+    }
+    const baseData = h.e_machine === EM_X86_64 ? elf.data(base.index) : undefined;
+    const ord = ordinaryOffsets.get(s.sh_info);
+    for (let k = 0; k < r.count; k++) {
+      const sym = r.sym(k);
+      const off = r.offset(k);
+      const at = `${base.name}+${hex(off)}`;
+      const sname = sym < syms.count ? syms.name(sym) : `#${sym}`;
+      const p = klpSym.get(sym);
+      const row: KlpRelocRow = { section: s.name, object, base: base.name, offset: off, type: relocTypeName(h.e_machine, r.type(k)), symbol: sname, addend: r.addend(k) };
+      if (p) Object.assign(row, { symObject: p.object, symName: p.name, pos: p.pos });
+      rows.push(row);
+      if (sym >= syms.count || syms.shndx[sym] !== SHN_LIVEPATCH) {
+        err('KLP_ENTRY_NOT_LIVEPATCH', `${at} (${s.name}): symbol '${sname}' is not a livepatch symbol (st_shndx must be SHN_LIVEPATCH)`);
+        continue;
+      }
+      if (!p) continue;
+      if (object !== 'vmlinux' && p.object === 'vmlinux') err('KLP_VMLINUX_IN_MODULE_SECTION', `${at} (${s.name}): vmlinux symbol '${p.name}' in a module-specific section; the kernel rejects this (5.8+)`);
+      if (object === 'vmlinux' && p.object !== 'vmlinux') err('KLP_MODULE_IN_VMLINUX_SECTION', `${at} (${s.name}): symbol '${p.name}' of module '${p.object}' in a vmlinux section; it cannot resolve when the patch loads`);
+      const v = checkBaseSection(base.name, p.object);
+      if (!v.ok) err(v.code!, `${at}: ${v.why}`);
+      if (ord?.has(off)) err('KLP_DUPLICATE_SITE', `${at}: an ordinary relocation also writes this place; the relocation would be applied twice`);
+      if (baseData) {
+        const w = X86_WIDTH.get(r.type(k));
+        if (w !== undefined) {
+          const o = Number(off);
+          if (o + w > baseData.length) err('KLP_SITE_OUT_OF_RANGE', `${at}: relocation site is past the end of '${base.name}'`);
+          else if (baseData.subarray(o, o + w).some((b) => b !== 0)) err('KLP_SITE_NONZERO', `${at}: bytes at the site are not zero; x86 refuses with "Invalid relocation target, existing value is nonzero"`);
+        }
+      }
+    }
+  }
+  return { findings, rows };
+}
