@@ -31,7 +31,7 @@ export function runReadelf(file: string, args: string[] = ['-S', '-s', '-r']): {
 }
 
 const SEC = /^\s*\[\s*(\d+)\] (.*?) +(\S+) +([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) +([A-Za-z]*) +(\d+) +(\d+) +(\d+)$/;
-const SYM = /^\s*(\d+): ([0-9a-f]+) +(\d+|0x[0-9a-f]+) +(\S+) +(\S+) +(\S+)(?: +\[[^\]]*\])? +(\S+) ?(.*)$/;
+const SYM = /^\s*(\d+): ([0-9a-f]+) +(\d+|0x[0-9a-f]+) +(\S+) +(\S+) +(\S+)(?: +\[[^\]]*\])? +((?:OS|PRC|RSV) \[0x[0-9a-f]+\]|\S+) ?(.*)$/;
 const REL = /^([0-9a-f]+) +([0-9a-f]+) +(\S+)(?: +(.*))?$/;
 
 /** parseReadelf parses the text of `readelf -W -S -s -r`. */
