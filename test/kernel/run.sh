@@ -1,0 +1,466 @@
+#!/bin/bash
+# Real-kernel proof for klp-convert: build (or reuse) a small livepatch-capable kernel, build the
+# test modules out of tree, generate symbols.klp with our CLI (and compare it with the kbuild
+# recipe), convert the livepatches, then boot each test case in qemu and check what the kernel
+# says.  Run through `npm run test:kernel` (which builds dist/ first) or directly.
+#
+# Output: one line per case, "ok <name>" or "FAIL <name>: <why>", then "N passed, N failed".
+# Serial logs: test/kernel/logs/<case>.log.  Scratch files: test/kernel/work/ (both gitignored).
+#
+# Environment (see README.md):
+#   KLP_CONVERT        command that runs the CLI (default: node <repo>/dist/src/cli/main.js)
+#   KLP_SHARED         directory with reference/ and tools/ (default <repo>/../shared)
+#   KLP_KERNEL_TREE    use this built kernel tree instead of build-kernel.sh's
+#   KLP_KERNEL_CACHE   where build-kernel.sh keeps its trees
+#   KLP_WORK           scratch directory (default test/kernel/work)
+#   KLP_CASES          only boot these cases (space-separated names or globs)
+#   KLP_BOOT_TIMEOUT   seconds per boot (default 60)
+#   KLP_PARALLEL       concurrent qemu boots (default: number of CPUs)
+#   KLP_QEMU           qemu binary (default qemu-system-x86_64); KLP_QEMU_ARGS extra arguments
+#   KLP_CONVERTED      harness self-test only (selftest-hand.sh): take converted livepatches from
+#                      this directory instead of running the CLI; symbols/convert steps are skipped
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+shared=${KLP_SHARED:-$repo/../shared}
+work=${KLP_WORK:-$here/work}
+logs=$here/logs
+boot_timeout=${KLP_BOOT_TIMEOUT:-60}
+parallel=${KLP_PARALLEL:-$(nproc)}
+qemu=${KLP_QEMU:-qemu-system-x86_64}
+t_start=$(date +%s)
+
+pass=0
+fail=0
+skip() { echo "skip $1: $2"; }
+ok() { echo "ok $1${2:+ # $2}"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+note() { echo "run.sh: $*" >&2; }
+summary() {
+	note "total $(($(date +%s) - t_start)) s"
+	echo "$pass passed, $fail failed"
+	[ "$fail" -eq 0 ]
+}
+# first_line FILE: the first non-empty line of a file, shortened, for one-line reasons.
+first_line() {
+	local l
+	l=$(grep -m1 -iE 'error|klp-convert:' "$1" 2>/dev/null || grep -m1 -v '^[[:space:]]*$' "$1" 2>/dev/null || true)
+	l=${l//$'\r'/}
+	[ ${#l} -le 300 ] || l="${l:0:300}..."
+	printf '%s' "${l:-no output}"
+}
+
+mkdir -p "$work" "$logs"
+
+# --- the CLI under test ---------------------------------------------------------------------------
+conv_missing=
+if [ -n "${KLP_CONVERT:-}" ]; then
+	read -r -a conv <<<"$KLP_CONVERT"
+else
+	conv=(node "$repo/dist/src/cli/main.js")
+	[ -f "$repo/dist/src/cli/main.js" ] || conv_missing="$repo/dist/src/cli/main.js not found (run: npm run build)"
+fi
+# cli NAME ARGS...: run the CLI; stdout+stderr to $work/cli/NAME.out; returns its exit status.
+cli() {
+	local name=$1
+	shift
+	mkdir -p "$work/cli"
+	if [ -n "$conv_missing" ]; then
+		echo "$conv_missing" >"$work/cli/$name.out"
+		return 127
+	fi
+	echo "\$ ${conv[*]} $*" >"$work/cli/$name.cmd"
+	"${conv[@]}" "$@" >"$work/cli/$name.out" 2>&1
+}
+
+# --- 1. kernel -----------------------------------------------------------------------------------
+if [ -n "${KLP_KERNEL_TREE:-}" ]; then
+	tree=$(cd "$KLP_KERNEL_TREE" && pwd)
+else
+	if ! tree=$(bash "$here/build-kernel.sh" | tail -n1) || [ -z "$tree" ]; then
+		bad kernel-build "build-kernel.sh failed (see its messages above)"
+		summary
+		exit 1
+	fi
+fi
+for f in vmlinux System.map arch/x86/boot/bzImage modules.order usr/gen_init_cpio; do
+	if [ ! -e "$tree/$f" ]; then
+		bad kernel-build "$tree/$f is missing"
+		summary
+		exit 1
+	fi
+done
+note "kernel tree: $tree"
+
+# --- 2. test modules -----------------------------------------------------------------------------
+mods=$work/modules
+if [ "$(cat "$mods/.klp-tree" 2>/dev/null || true)" != "$tree" ]; then
+	rm -rf "$mods"
+fi
+mkdir -p "$mods"
+echo "$tree" >"$mods/.klp-tree"
+rsync -a "$here/modules/" "$mods/"
+note "building test modules in $mods"
+if ! make -C "$tree" M="$mods" KLP_INCLUDE="$repo/include" KBUILD_MODPOST_WARN=1 modules \
+	>"$work/modules-build.log" 2>&1; then
+	bad modules-build "make M=$mods failed: $(grep -m1 -E 'error|Error' "$work/modules-build.log" || tail -n1 "$work/modules-build.log")"
+	summary
+	exit 1
+fi
+
+targets=(test_klp_convert_mod test-klp-dash-mod)
+# livepatch -> resolve file ("" when none)
+livepatches=(test_klp_convert1 test_klp_convert2 test_klp_convert3 test_klp_convert_sections
+	test_klp_convert_data test_klp_convert_keys test_klp_convert_dup test_klp_convert_dash)
+declare -A resolve_of=(
+	[test_klp_convert3]=test_klp_convert3.resolve
+	[test_klp_convert_dup]=test_klp_convert_dup.resolve
+	[test_klp_convert_wrongpos]=test_klp_convert_wrongpos.resolve
+)
+
+# The target's statics must exist under their source names, homonyms twice, nothing cloned.
+check_target_symbols() {
+	local ko=$mods/test_klp_convert_mod.ko names why=
+	names=$(nm "$ko" | awk 'NF == 3 { print $3 }')
+	count() { grep -cxF "$1" <<<"$names" || true; }
+	for s in homonym_string get_homonym_string; do
+		[ "$(count $s)" = 2 ] || why+="$s defined $(count $s) times, want 2; "
+	done
+	for s in driver_name test_klp_get_driver_name test_klp_answer klp_string.12345 klp_string.67890 \
+		data_global_small data_const_global_small data_static_small data_static_const_small \
+		data_local_small data_static_local_small data_read_mostly data_global_large \
+		data_const_global_large data_static_large data_static_const_large; do
+		[ "$(count "$s")" = 1 ] || why+="$s defined $(count "$s") times, want 1; "
+	done
+	if grep -qE '\.(isra|constprop|part|cold)(\.|$)' <<<"$names"; then
+		why+="gcc clones present: $(grep -E '\.(isra|constprop|part|cold)' <<<"$names" | tr '\n' ' '); "
+	fi
+	names=$(nm "$mods/test-klp-dash-mod.ko" | awk 'NF == 3 { print $3 }')
+	for s in dash_string dash_get_string; do
+		[ "$(count $s)" = 1 ] || why+="test-klp-dash-mod: $s defined $(count $s) times, want 1; "
+	done
+	if [ -n "$why" ]; then bad target-symbols "${why%; }"; else ok target-symbols; fi
+}
+check_target_symbols
+
+# --- 3. symbols.klp ------------------------------------------------------------------------------
+baseline=$shared/tools/symbols-klp-baseline.sh
+# A kbuild-like tree = the kernel tree plus the two target modules: every top-level entry of the
+# tree is symlinked, klptest/ points at the module build, and modules.order gets two more lines.
+overlay=$work/objtree
+rm -rf "$overlay"
+mkdir -p "$overlay"
+for e in "$tree"/* "$tree"/.config; do
+	case ${e##*/} in modules.order | modules.livepatch | symbols.klp) continue ;; esac
+	ln -s "$e" "$overlay/${e##*/}"
+done
+ln -s "$mods" "$overlay/klptest"
+{
+	cat "$tree/modules.order"
+	for t in "${targets[@]}"; do echo "klptest/$t.o"; done
+} >"$overlay/modules.order"
+[ ! -f "$tree/modules.livepatch" ] || cp "$tree/modules.livepatch" "$overlay/modules.livepatch"
+
+# compare_symbols NAME OBJTREE: our symbols.klp against the kbuild recipe's, byte for byte.
+compare_symbols() {
+	local name=$1 objtree=$2 ours=$work/$1.klp theirs=$work/$1.baseline.klp
+	rm -f "$ours"
+	if ! bash "$baseline" "$objtree" "$theirs" 2>"$work/$name.baseline.err"; then
+		bad "$name" "baseline script failed: $(first_line "$work/$name.baseline.err")"
+		return
+	fi
+	if ! cli "$name" symbols --objtree "$objtree" -o "$ours"; then
+		bad "$name" "klp-convert symbols failed: $(first_line "$work/cli/$name.out")"
+		return
+	fi
+	if ! cmp -s "$ours" "$theirs"; then
+		local d
+		d=$(diff "$ours" "$theirs" | grep -m3 '^[0-9<>]' | tr '\n' ' ' || true)
+		bad "$name" "differs from $baseline ($(wc -l <"$ours") vs $(wc -l <"$theirs") lines; first diff, < ours > baseline: $d)"
+		return
+	fi
+	ok "$name"
+}
+klpx=$work/symbols.klpx
+rm -f "$klpx"
+if [ -n "${KLP_CONVERTED:-}" ]; then
+	for c in symbols-tree symbols-with-targets symbols-ext; do skip $c "KLP_CONVERTED is set"; done
+else
+	compare_symbols symbols-tree "$tree"
+	compare_symbols symbols-with-targets "$overlay"
+	if cli symbols-ext symbols --objtree "$overlay" --format ext -o "$klpx" && [ -s "$klpx" ]; then
+		ok symbols-ext
+	else
+		bad symbols-ext "klp-convert symbols --format ext failed: $(first_line "$work/cli/symbols-ext.out")"
+	fi
+fi
+
+# --- 4. conversion -------------------------------------------------------------------------------
+conv_dir=$work/converted
+why_dir=$work/why # why_dir/<stem>: why <stem>.ko is not available in the guest
+rm -rf "$conv_dir" "$why_dir"
+mkdir -p "$conv_dir" "$why_dir"
+
+# convert LP: writes $conv_dir/LP.ko or $why_dir/LP; returns non-zero on failure.
+convert() {
+	local lp=$1 args=(convert --symbols "$klpx")
+	if [ -n "${KLP_CONVERTED:-}" ]; then
+		if [ -f "$KLP_CONVERTED/$lp.ko" ]; then
+			cp "$KLP_CONVERTED/$lp.ko" "$conv_dir/$lp.ko"
+		else
+			echo "not in KLP_CONVERTED=$KLP_CONVERTED" >"$why_dir/$lp"
+			return 1
+		fi
+		return 0
+	fi
+	if [ ! -s "$klpx" ]; then
+		echo "no $klpx (symbols --format ext failed)" >"$why_dir/$lp"
+		return 1
+	fi
+	[ -z "${resolve_of[$lp]:-}" ] || args+=(--resolve "$mods/${resolve_of[$lp]}")
+	args+=("$mods/$lp.ko" -o "$conv_dir/$lp.ko")
+	if ! cli "convert-$lp" "${args[@]}"; then
+		echo "klp-convert convert failed: $(first_line "$work/cli/convert-$lp.out")" >"$why_dir/$lp"
+		rm -f "$conv_dir/$lp.ko"
+		return 1
+	fi
+	if [ ! -s "$conv_dir/$lp.ko" ]; then
+		echo "klp-convert convert exited 0 but wrote no $conv_dir/$lp.ko" >"$why_dir/$lp"
+		return 1
+	fi
+}
+for lp in "${livepatches[@]}"; do
+	if [ -n "${KLP_CONVERTED:-}" ]; then
+		convert "$lp" || true
+		skip "convert-$lp" "taken from KLP_CONVERTED ($(cat "$why_dir/$lp" 2>/dev/null || echo present))"
+	elif convert "$lp"; then
+		ok "convert-$lp"
+	else
+		bad "convert-$lp" "$(cat "$why_dir/$lp")"
+	fi
+done
+# The negative control may be refused by the converter already (judged by its boot case).
+convert test_klp_convert_wrongpos || true
+
+# Kernel-side wrong position, independent of the converter's own checks: the converted
+# test_klp_convert2.ko with its klp symbol renamed from position 2 to 3 (same length).
+make_pos3() {
+	local in=$conv_dir/test_klp_convert2.ko out=$conv_dir/test_klp_convert2.pos3.ko n
+	local from='.klp.sym.test_klp_convert_mod.homonym_string,2' to='.klp.sym.test_klp_convert_mod.homonym_string,3'
+	if [ ! -f "$in" ]; then
+		echo "needs the converted test_klp_convert2.ko: $(cat "$why_dir/test_klp_convert2" 2>/dev/null)" >"$why_dir/test_klp_convert2.pos3"
+		return
+	fi
+	n=$(grep -c -a -F "$from" "$in" || true)
+	if [ "$n" != 1 ]; then
+		echo "converted test_klp_convert2.ko has $n strings '$from', want 1" >"$why_dir/test_klp_convert2.pos3"
+		return
+	fi
+	FROM=$from TO=$to perl -0777 -pe 's/\Q$ENV{FROM}\E\0/$ENV{TO}\0/g' "$in" >"$out"
+}
+make_pos3
+cp "$mods/test_klp_convert1.ko" "$conv_dir/test_klp_convert1.raw.ko"
+
+# --- 5. initramfs --------------------------------------------------------------------------------
+cases_dir=$here/cases
+mapfile -t all_cases < <(find "$cases_dir" -name '*.case' -printf '%f\n' | sed 's/\.case$//' | LC_ALL=C sort)
+selected=()
+for c in "${all_cases[@]}"; do
+	if [ -z "${KLP_CASES:-}" ]; then
+		selected+=("$c")
+		continue
+	fi
+	for pat in $KLP_CASES; do
+		# shellcheck disable=SC2053
+		if [[ $c == $pat ]]; then
+			selected+=("$c")
+			break
+		fi
+	done
+done
+
+busybox=$(command -v busybox || true)
+if [ -z "$busybox" ] || ldd "$busybox" >/dev/null 2>&1; then
+	bad initramfs "no static busybox found (install busybox-static)"
+	summary
+	exit 1
+fi
+initrd=$work/initramfs.cpio.gz
+spec=$work/initramfs.list
+declare -A in_guest=()
+{
+	echo "dir /dev 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	for d in /bin /proc /sys /tmp /lib /lib/klp /cases; do echo "dir $d 0755 0 0"; done
+	echo "file /bin/busybox $busybox 0755 0 0"
+	echo "slink /bin/sh busybox 0777 0 0"
+	echo "file /init $here/guest-init.sh 0755 0 0"
+	for t in "${targets[@]}"; do
+		echo "file /lib/klp/$t.ko $mods/$t.ko 0644 0 0"
+		in_guest[$t]=1
+	done
+	for f in "$conv_dir"/*.ko; do
+		[ -e "$f" ] || continue
+		s=${f##*/}
+		s=${s%.ko}
+		echo "file /lib/klp/$s.ko $f 0644 0 0"
+		in_guest[$s]=1
+	done
+	sample=$tree/samples/livepatch/livepatch-sample.ko
+	if [ -f "$sample" ]; then
+		echo "file /lib/klp/livepatch-sample.ko $sample 0644 0 0"
+		in_guest[livepatch-sample]=1
+	fi
+	mkdir -p "$work/cases"
+	for c in "${selected[@]}"; do
+		sed -n 's/^> //p' "$cases_dir/$c.case" >"$work/cases/$c.sh"
+		echo "file /cases/$c.sh $work/cases/$c.sh 0644 0 0"
+	done
+} >"$spec"
+"$tree/usr/gen_init_cpio" "$spec" | gzip -1 >"$initrd"
+
+# --- 6. boots ------------------------------------------------------------------------------------
+# Expectation lines in a .case file, checked against the serial log (\r stripped):
+#   = TEXT    a line equal to TEXT        } in this order, each after the previous match
+#   ~ TEXT    a line containing TEXT      }
+#   / ERE     a line matching the regex   }
+#   ! TEXT    no line contains TEXT (anywhere in the log)
+#   @ FILE    the expectation lines of cases/FILE, inserted here
+# @CMDLINE@ in TEXT stands for the guest's /proc/cmdline. Every case also expects "KLPT end" and
+# no oops, BUG, WARNING, panic or call trace.
+expectations() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		'@ '*) expectations "$cases_dir/${line#@ }" ;;
+		'= '* | '~ '* | '/ '* | '! '*) printf '%s\n' "$line" ;;
+		esac
+	done <"$1"
+}
+
+# check_log CASE LOG: prints the first unmet expectation, nothing if all are met.
+check_log() {
+	local case=$1 log=$2 cmdline= e kind text i cur=0 found
+	local -a L
+	mapfile -t L < <(tr -d '\r' <"$log")
+	for i in "${!L[@]}"; do
+		if [[ ${L[i]} == "KLPT cmdline "* ]]; then cmdline=${L[i]#KLPT cmdline }; fi
+	done
+	while IFS= read -r e; do
+		kind=${e:0:1}
+		text=${e:2}
+		text=${text//@CMDLINE@/"$cmdline"}
+		if [ "$kind" = '!' ]; then
+			for i in "${!L[@]}"; do
+				if [[ ${L[i]} == *"$text"* ]]; then
+					echo "unexpected line: ${L[i]}"
+					return
+				fi
+			done
+			continue
+		fi
+		found=
+		for ((i = cur; i < ${#L[@]}; i++)); do
+			case $kind in
+			'=') [[ ${L[i]} == "$text" ]] && found=1 ;;
+			'~') [[ ${L[i]} == *"$text"* ]] && found=1 ;;
+			'/') [[ ${L[i]} =~ $text ]] && found=1 ;;
+			esac
+			if [ -n "$found" ]; then
+				cur=$((i + 1))
+				break
+			fi
+		done
+		if [ -z "$found" ]; then
+			for ((i = 0; i < cur; i++)); do
+				case $kind in
+				'=') [[ ${L[i]} == "$text" ]] && found=1 ;;
+				'~') [[ ${L[i]} == *"$text"* ]] && found=1 ;;
+				'/') [[ ${L[i]} =~ $text ]] && found=1 ;;
+				esac
+			done
+			if [ -n "$found" ]; then
+				echo "out of order: '$kind $text'"
+			else
+				echo "missing: '$kind $text'"
+			fi
+			return
+		fi
+	done < <(
+		expectations "$cases_dir/$case.case"
+		printf '%s\n' '= KLPT end' '! Call Trace' '! BUG:' '! Oops' '! WARNING:' '! Kernel panic' '! KLPT no such case'
+	)
+}
+
+# boot CASE: writes "ok" / "FAIL <why>" (+ detail lines) to $work/results/CASE.
+boot() {
+	local c=$1 log=$logs/$1.log res=$work/results/$1 append rc why m reason
+	append=$(sed -n 's/^append: / /p' "$cases_dir/$c.case" | tr -d '\n')
+	# convert-may-fail: STEM TEXT -- the converter may refuse STEM with a message containing TEXT
+	while read -r m reason; do
+		[ -n "$m" ] || continue
+		if [ -f "$why_dir/$m" ] && grep -qF -- "$reason" "$work/cli/convert-$m.out" 2>/dev/null; then
+			echo "ok refused by the converter: $(first_line "$work/cli/convert-$m.out")" >"$res"
+			return
+		fi
+	done < <(sed -n 's/^convert-may-fail: //p' "$cases_dir/$c.case")
+	for m in $(sed -n 's/^> ins //p' "$cases_dir/$c.case"); do
+		if [ -z "${in_guest[$m]:-}" ]; then
+			echo "FAIL needs $m.ko: $(cat "$why_dir/$m" 2>/dev/null || echo "not built")" >"$res"
+			return
+		fi
+	done
+	rc=0
+	# shellcheck disable=SC2086
+	timeout "$boot_timeout" "$qemu" -nographic -no-reboot -m 512 -smp 1 \
+		-kernel "$tree/arch/x86/boot/bzImage" -initrd "$initrd" \
+		-append "console=ttyS0 panic=-1 oops=panic klptest=$c$append" \
+		${KLP_QEMU_ARGS:-} </dev/null >"$log" 2>&1 || rc=$?
+	if [ "$rc" = 124 ]; then
+		{
+			echo "FAIL timeout after $boot_timeout s; last 30 lines of $log:"
+			tail -n 30 "$log" | tr -d '\r' | sed 's/^/    | /'
+		} >"$res"
+		return
+	fi
+	why=$(check_log "$c" "$log")
+	if [ -z "$why" ] && [ "$rc" != 0 ]; then why="qemu exited with status $rc"; fi
+	if [ -n "$why" ]; then
+		{
+			echo "FAIL $why (log: $log)"
+			if ! grep -q '^KLPT end' <(tr -d '\r' <"$log"); then
+				echo "    last 30 lines of $log:"
+				tail -n 30 "$log" | tr -d '\r' | sed 's/^/    | /'
+			fi
+		} >"$res"
+	else
+		echo ok >"$res"
+	fi
+}
+
+rm -rf "$work/results"
+mkdir -p "$work/results"
+note "booting ${#selected[@]} cases, $parallel at a time"
+running=0
+for c in "${selected[@]}"; do
+	rm -f "$logs/$c.log"
+	boot "$c" &
+	running=$((running + 1))
+	if [ "$running" -ge "$parallel" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+done
+wait
+for c in "${selected[@]}"; do
+	r=$(head -n1 "$work/results/$c" 2>/dev/null || echo "FAIL no result")
+	case $r in
+	ok) ok "$c" ;;
+	ok\ *) ok "$c" "${r#ok }" ;;
+	*) bad "$c" "${r#FAIL }" ;;
+	esac
+	tail -n +2 "$work/results/$c" 2>/dev/null || true
+done
+
+summary
