@@ -1,0 +1,498 @@
+/**
+ * The symbol map generator: kernel build tree -> symbols.klp. It runs once per kernel build,
+ * after vmlinux and the modules are linked, and before any livepatch module is converted
+ * (`kernel build -> symbols.klp -> module link -> convert -> livepatch load`).
+ *
+ * Format 0.1 reproduces, byte for byte, the 2022 kbuild recipe (klp-convert-lineage.md §2–3;
+ * ../shared/tools/symbols-klp-baseline.sh): `nm -f posix | cut -d' ' -f1` per object, in one
+ * process, reading only the ELF header, section headers, .symtab, its string table and .modinfo.
+ * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos.
+ *
+ * What GNU nm 2.40 prints, learned from binutils (bfd/elfcode.h elf_slurp_symbol_table, nm.c
+ * filter_symbols) and checked against nm in test/integration/symbols-nm.test.ts: every symbol
+ * table entry except the null entry 0 and the STT_SECTION and STT_FILE entries (BFD flags both
+ * BSF_DEBUGGING, which nm hides without -a). Undefined, absolute, local-label (.LC0) and
+ * empty-named symbols are printed. On x86 there are no "target special" symbols to hide.
+ * Order: nm sorts by name with strcoll (byte order under LC_COLLATE=C) using glibc's qsort,
+ * a stable merge sort on glibc 2.36; equal names print identical lines either way.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ElfFile, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_SECTION } from '../elf/index.js';
+import type { SymbolTable } from '../elf/index.js';
+import { sortNameOffsets } from './bytesort.js';
+import { compressionOf, decompressFile } from './decompress.js';
+import { KlpError } from './errors.js';
+import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
+import { kernelModuleName } from './modname.js';
+
+export const HEADER_01 = 'klp-convert-symbol-data.0.1';
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+
+export type MapFormat = '0.1' | 'ext';
+
+export interface ModuleEntry {
+  /** the modules.order line, e.g. 'fs/nls/nls_iso8859-1.o' */
+  entry: string;
+  /** entry without .o/.ko, relative to the objtree */
+  stem: string;
+  /** the file read: <stem>.o, else <stem>.ko, else a compressed .ko */
+  file: string;
+  /** file-form basename (dashes kept): the 0.1 object line */
+  base: string;
+  /** kernel form (dashes become underscores): the ext object line */
+  kname: string;
+}
+
+export interface TreePlan {
+  objtree: string;
+  vmlinux: string;
+  modules: ModuleEntry[];
+  /** modules.order entries left out as livepatch modules, with the reason */
+  livepatch: { entry: string; why: string }[];
+}
+
+export interface GenerateOptions {
+  objtree: string;
+  format: MapFormat;
+  /** called after each object is read */
+  onProgress?: (done: number, total: number, file: string) => void;
+}
+
+export interface GenerateResult {
+  bytes: Uint8Array;
+  plan: TreePlan;
+  lines: number;
+}
+
+/** Growable output buffer; names are copied byte by byte (style.md §9: fastest for short names). */
+class Sink {
+  buf: Uint8Array = new Uint8Array(1 << 20);
+  len = 0;
+  lines = 0;
+  reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const b = new Uint8Array(size);
+    b.set(this.buf.subarray(0, this.len));
+    this.buf = b;
+  }
+  ascii(s: string): void {
+    this.reserve(s.length);
+    const b = this.buf;
+    let l = this.len;
+    for (let i = 0; i < s.length; i++) b[l++] = s.charCodeAt(i) & 0xff;
+    this.len = l;
+  }
+  line(s: string): void {
+    this.ascii(s);
+    this.nl();
+  }
+  nl(): void {
+    this.reserve(1);
+    this.buf[this.len++] = 10;
+    this.lines++;
+  }
+  /** name copies the NUL-terminated name at `off` of `src` (without the NUL). */
+  name(src: Uint8Array, off: number, end: number): void {
+    const n = end - off;
+    this.reserve(n + 1);
+    const b = this.buf;
+    let l = this.len;
+    for (let i = off; i < end; i++) b[l++] = src[i]!;
+    this.len = l;
+  }
+  result(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+function exists(p: string): boolean {
+  // no exception for a missing file: a throw per probe cost ~40 ms over 4,230 modules
+  return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+/** byteSortUnique sorts latin1 strings in byte order and drops duplicates (make's $(sort)). */
+export function byteSortUnique(lines: string[]): string[] {
+  const s = [...new Set(lines)];
+  s.sort();
+  return s;
+}
+
+function readLines(p: string): string[] {
+  return fs.readFileSync(p, 'latin1').split('\n').filter((l) => l.length > 0);
+}
+
+/**
+ * planTree lists the objects of a kernel build tree: vmlinux, then each modules.order entry in
+ * byte order, duplicates dropped, livepatch modules left out (their .mod file mentions
+ * LIVEPATCH, or modules.livepatch lists them, or their .modinfo has a `livepatch` key).
+ */
+export function planTree(objtree: string): TreePlan {
+  const vmlinux = path.join(objtree, 'vmlinux');
+  if (!exists(vmlinux)) {
+    throw new KlpError('TREE_NO_VMLINUX', `${vmlinux}: no such file; run the map step in a kernel build tree after vmlinux is linked (--objtree)`);
+  }
+  const orderFile = path.join(objtree, 'modules.order');
+  if (!exists(orderFile)) {
+    throw new KlpError('TREE_NO_MODULES_ORDER', `${orderFile}: no such file; build the modules first (make modules)`);
+  }
+  const lpFile = path.join(objtree, 'modules.livepatch');
+  const lpList = exists(lpFile) ? new Set(readLines(lpFile)) : new Set<string>();
+  const modules: ModuleEntry[] = [];
+  const livepatch: { entry: string; why: string }[] = [];
+  for (const entry of byteSortUnique(readLines(orderFile))) {
+    let stem = entry.endsWith('.ko') ? entry.slice(0, -3) : entry;
+    if (stem.endsWith('.o')) stem = stem.slice(0, -2);
+    const abs = path.join(objtree, stem);
+    if (lpList.has(entry)) {
+      livepatch.push({ entry, why: 'listed in modules.livepatch' });
+      continue;
+    }
+    if (modFileSaysLivepatch(abs + '.mod')) {
+      livepatch.push({ entry, why: `${stem}.mod has the LIVEPATCH marker` });
+      continue;
+    }
+    let file: string | undefined;
+    for (const ext of ['.o', '.ko', '.ko.zst', '.ko.xz', '.ko.gz']) {
+      if (exists(abs + ext)) {
+        file = abs + ext;
+        break;
+      }
+    }
+    if (file === undefined) {
+      throw new KlpError('TREE_MODULE_MISSING',
+        `${path.join(objtree, entry)}: listed in modules.order but neither ${stem}.o nor ${stem}.ko (.gz/.xz/.zst) exists; rebuild the modules`);
+    }
+    modules.push({ entry, stem, file, base: path.basename(stem), kname: kernelModuleName(stem) });
+  }
+  return { objtree, vmlinux, modules, livepatch };
+}
+
+let modBuf = Buffer.allocUnsafe(1 << 16);
+
+/** modFileSaysLivepatch greps <name>.mod for LIVEPATCH (the v6 02/12 marker), like `grep -o`. */
+function modFileSaysLivepatch(p: string): boolean {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (st === undefined || !st.isFile()) return false;
+  const fd = fs.openSync(p, 'r');
+  try {
+    if (modBuf.length < st.size) modBuf = Buffer.allocUnsafe(st.size);
+    let n = 0;
+    while (n < st.size) {
+      const r = fs.readSync(fd, modBuf, n, st.size - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return modBuf.subarray(0, n).indexOf('LIVEPATCH') >= 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function openObject(file: string): ElfFile {
+  const c = compressionOf(file);
+  if (c === undefined) return ElfFile.open(file);
+  return ElfFile.parse(decompressFile(file, c), file);
+}
+
+const LIVEPATCH_KEY = Buffer.from('livepatch=', 'latin1');
+
+/** hasModinfoKey is true when `.modinfo` holds `<key>=` at the start of one of its NUL-separated strings. */
+function modinfoHasLivepatch(elf: ElfFile): boolean {
+  for (const sec of elf.sections) {
+    if (sec.name !== '.modinfo') continue;
+    const d = elf.data(sec.index);
+    const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+    let from = 0;
+    for (;;) {
+      const at = b.indexOf(LIVEPATCH_KEY, from);
+      if (at < 0) break;
+      if (at === 0 || b[at - 1] === 0) return true;
+      from = at + 1;
+    }
+  }
+  return false;
+}
+
+function symtabOf(elf: ElfFile): SymbolTable | undefined {
+  return elf.symtabIndex() === undefined ? undefined : elf.symbols();
+}
+
+function badName(st: SymbolTable, i: number): never {
+  st.nameEnd(i); // throws the ElfFormatError with the file and offset
+  throw new Error('unreachable');
+}
+
+/** emitNm01 appends the names nm -f posix prints for one object, in nm's order. */
+let scratchOffs = new Uint32Array(1 << 16);
+let scratchEnds = new Uint32Array(1 << 16);
+let scratchOrder = new Uint32Array(1 << 16);
+
+function emitNm01(st: SymbolTable, out: Sink): void {
+  const n = st.count;
+  const info = st.info;
+  const nameOff = st.nameOff;
+  const strtab = st.strtab;
+  if (scratchOffs.length < n) {
+    scratchOffs = new Uint32Array(n);
+    scratchEnds = new Uint32Array(n);
+    scratchOrder = new Uint32Array(n);
+  }
+  const offs = scratchOffs;
+  const ends = scratchEnds;
+  const slen = strtab.length;
+  let k = 0;
+  let total = 0;
+  for (let i = 1; i < n; i++) {
+    const t = info[i]! & 0xf;
+    if (t === STT_SECTION || t === STT_FILE) continue;
+    const o = strtab.length === 0 ? 0 : nameOff[i]!;
+    // a JS scan beats a native indexOf call per short name
+    let e = o;
+    while (e < slen && strtab[e] !== 0) e++;
+    if (e === slen && slen !== 0) badName(st, i);
+    offs[k] = o;
+    ends[k] = e;
+    total += e - o + 1;
+    k++;
+  }
+  const order = strtab.length === 0 ? Uint32Array.from({ length: k }, (_, j) => j) : sortNameOffsets(strtab, offs, k, scratchOrder);
+  out.reserve(total);
+  const b = out.buf;
+  let l = out.len;
+  for (let j = 0; j < k; j++) {
+    const x = order[j]!;
+    const e = ends[x]!;
+    for (let p = offs[x]!; p < e; p++) b[l++] = strtab[p]!;
+    b[l++] = 10;
+  }
+  out.len = l;
+  out.lines += k;
+}
+
+// ---- extended format ---------------------------------------------------------------------
+
+const BIND_CHARS = 'lgw';
+
+function bindChar(bind: number): string {
+  return bind < 3 ? BIND_CHARS[bind]! : bind === 10 ? 'u' : 'o';
+}
+function typeChar(type: number): string {
+  if (type === 0) return 'n';
+  if (type === 1) return 'o';
+  if (type === 2) return 'f';
+  if (type === 5) return 'c';
+  if (type === 6) return 't';
+  if (type === 10) return 'i';
+  return '?';
+}
+
+interface SymbolVersFile {
+  /** kernel-form object name -> exported names */
+  byObject: Map<string, Set<string>>;
+}
+
+/** readModuleSymvers parses <objtree>/Module.symvers (crc, name, module, export type, namespace). */
+export function readModuleSymvers(objtree: string): SymbolVersFile | undefined {
+  const p = path.join(objtree, 'Module.symvers');
+  if (!exists(p)) return undefined;
+  const byObject = new Map<string, Set<string>>();
+  for (const line of readLines(p)) {
+    const f = line.split('\t');
+    if (f.length < 3) continue;
+    const obj = f[2] === 'vmlinux' ? 'vmlinux' : kernelModuleName(f[2]!);
+    let s = byObject.get(obj);
+    if (!s) byObject.set(obj, (s = new Set()));
+    s.add(f[1]!);
+  }
+  return { byObject };
+}
+
+function sectionInfos(elf: ElfFile): SectionInfo[] {
+  return elf.sections.map((s) => ({ flags: Number(s.sh_flags & 0xffffffffn), type: s.sh_type }));
+}
+
+function resolvedShndx(st: SymbolTable, i: number): number {
+  const s = st.shndx[i]!;
+  if (s === SHN_XINDEX && st.xindex !== undefined) return st.xindex[i]!;
+  return s;
+}
+
+/** exportsOf collects X for every __ksymtab_X / __export_symbol_X symbol of an object. */
+function exportsOf(st: SymbolTable, extra: Set<string> | undefined): Set<string> {
+  const ex = new Set<string>(extra ?? []);
+  const s = st.strtab;
+  for (let i = 1; i < st.count; i++) {
+    const o = st.nameOff[i]!;
+    if (s[o] !== 0x5f || s[o + 1] !== 0x5f) continue; // "__"
+    const c = s[o + 2];
+    if (c !== 0x6b && c !== 0x65) continue; // k(symtab_) or e(xport_symbol_)
+    const name = st.name(i);
+    if (name.startsWith('__ksymtab_')) ex.add(name.slice(10));
+    else if (name.startsWith('__export_symbol_')) ex.add(name.slice(16));
+  }
+  return ex;
+}
+
+/** fileTable assigns an index to each distinct STT_FILE name and gives each local symbol its owner. */
+function fileOwners(st: SymbolTable): { owner: Int32Array; names: string[] } {
+  const owner = new Int32Array(st.count).fill(-1);
+  const names: string[] = [];
+  const byName = new Map<string, number>();
+  let cur = -1;
+  for (let i = 1; i < st.count; i++) {
+    const info = st.info[i]!;
+    if ((info & 0xf) === STT_FILE) {
+      const nm = st.name(i);
+      let ix = byName.get(nm);
+      if (ix === undefined) {
+        ix = names.length;
+        names.push(nm);
+        byName.set(nm, ix);
+      }
+      cur = ix;
+      continue;
+    }
+    if (info >>> 4 === 0) owner[i] = cur;
+  }
+  return { owner, names };
+}
+
+function isInitSection(elf: ElfFile, shndx: number): boolean {
+  if (shndx === SHN_UNDEF || shndx >= SHN_LORESERVE && shndx !== SHN_XINDEX) return false;
+  const s = elf.sections[shndx];
+  return s !== undefined && s.name.startsWith('.init');
+}
+
+function emitExtLine(out: Sink, st: SymbolTable, i: number, flags: string, file: number): void {
+  const o = st.nameOff[i]!;
+  const e = st.strtab.indexOf(0, o);
+  if (e < 0) badName(st, i);
+  out.name(st.strtab, o, e);
+  out.ascii(' ');
+  out.ascii(flags);
+  if (file >= 0) {
+    out.ascii(' ');
+    out.ascii(String(file));
+  }
+  out.nl();
+}
+
+function flagsOf(st: SymbolTable, i: number, elf: ElfFile, sh: number, exported: Set<string>): string {
+  const info = st.info[i]!;
+  const bind = info >>> 4;
+  let f = bindChar(bind) + typeChar(info & 0xf);
+  if (isInitSection(elf, sh)) f += 'i';
+  if (bind !== 0 && exported.size > 0 && exported.has(st.name(i))) f += 'x';
+  return f;
+}
+
+/** emitExtVmlinux lists vmlinux's kallsyms-visible symbols in kallsyms order. */
+function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: SymbolVersFile | undefined): void {
+  const secs = sectionInfos(elf);
+  const n = st.count;
+  const names: string[] = new Array(n);
+  const keep: number[] = [];
+  for (let i = 1; i < n; i++) {
+    const sh = resolvedShndx(st, i);
+    const nm = st.name(i);
+    names[i] = nm;
+    if (kallsymsVisible(nm, st.info[i]!, sh, sh < SHN_LORESERVE ? secs[sh] : undefined)) keep.push(i);
+  }
+  // nm -n input order for equal addresses: name (byte order), then symbol-table order
+  const hi = new Uint32Array(n), lo = new Uint32Array(n);
+  for (const i of keep) {
+    hi[i] = st.valueHi(i);
+    lo[i] = st.valueLo(i);
+  }
+  const weak = (i: number): number => ((st.info[i]! >>> 4) === STB_WEAK ? 1 : 0);
+  keep.sort((a, b) => {
+    if (hi[a] !== hi[b]) return hi[a]! - hi[b]!;
+    if (lo[a] !== lo[b]) return lo[a]! - lo[b]!;
+    const wa = weak(a), wb = weak(b);
+    if (wa !== wb) return wa - wb;
+    const na = names[a]!, nb = names[b]!;
+    const la = mayBeLinkerProvided(na) ? 1 : 0, lb = mayBeLinkerProvided(nb) ? 1 : 0;
+    if (la !== lb) return la - lb;
+    const ua = leadingUnderscores(na), ub = leadingUnderscores(nb);
+    if (ua !== ub) return ua - ub;
+    if (na !== nb) return na < nb ? -1 : 1;
+    return a - b;
+  });
+  const exported = exportsOf(st, symvers?.byObject.get('vmlinux'));
+  const { owner, names: files } = fileOwners(st);
+  files.forEach((f, ix) => out.line(`@${ix} ${f}`));
+  for (const i of keep) emitExtLine(out, st, i, flagsOf(st, i, elf, resolvedShndx(st, i), exported), owner[i]!);
+}
+
+/** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
+function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, symvers: SymbolVersFile | undefined): void {
+  const exported = exportsOf(st, symvers?.byObject.get(kname));
+  const { owner, names: files } = fileOwners(st);
+  files.forEach((f, ix) => out.line(`@${ix} ${f}`));
+  for (let i = 1; i < st.count; i++) {
+    const t = st.info[i]! & 0xf;
+    if (t === STT_SECTION || t === STT_FILE) continue;
+    const o = st.nameOff[i]!;
+    if (st.strtab[o] === 0 || st.strtab.length === 0) continue; // unnamed: never looked up
+    const sh = resolvedShndx(st, i);
+    if (sh === SHN_UNDEF) {
+      emitExtLine(out, st, i, 'U', -1);
+      continue;
+    }
+    emitExtLine(out, st, i, flagsOf(st, i, elf, sh, exported), owner[i]!);
+  }
+}
+
+/**
+ * generateSymbolMap builds the whole map in memory and returns its bytes; the caller writes them
+ * atomically. Any unreadable or malformed object aborts the run (nothing is written).
+ */
+export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
+  const plan = planTree(opts.objtree);
+  const out = new Sink();
+  const ext = opts.format === 'ext';
+  const symvers = ext ? readModuleSymvers(opts.objtree) : undefined;
+  const total = plan.modules.length + 1;
+  out.line(ext ? HEADER_EXT : HEADER_01);
+  out.line(ext ? '*vmlinux vmlinux' : '*vmlinux');
+  {
+    const elf = ElfFile.open(plan.vmlinux);
+    try {
+      const st = symtabOf(elf);
+      if (st !== undefined) {
+        if (ext) emitExtVmlinux(elf, st, out, symvers);
+        else emitNm01(st, out);
+      }
+    } finally {
+      elf.close();
+    }
+    opts.onProgress?.(1, total, plan.vmlinux);
+  }
+  const kept: ModuleEntry[] = [];
+  let done = 1;
+  for (const m of plan.modules) {
+    const elf = openObject(m.file);
+    try {
+      if (modinfoHasLivepatch(elf)) {
+        plan.livepatch.push({ entry: m.entry, why: `${path.relative(opts.objtree, m.file)} has the livepatch modinfo key` });
+        continue;
+      }
+      kept.push(m);
+      out.line(ext ? `*${m.kname} ${path.relative(opts.objtree, m.file)}` : `*${m.base}`);
+      const st = symtabOf(elf);
+      if (st !== undefined) {
+        if (ext) emitExtModule(elf, st, out, m.kname, symvers);
+        else emitNm01(st, out);
+      }
+    } finally {
+      elf.close();
+      opts.onProgress?.(++done, total, m.file);
+    }
+  }
+  plan.modules = kept;
+  return { bytes: out.result(), plan, lines: out.lines };
+}
+
