@@ -471,10 +471,10 @@ export function suggestions(name: string, lpObject: string, cands: readonly Symb
     }
     lines.push('    annotation in the livepatch source (#include "klp_convert.h"):');
     for (const c of pick) lines.push(`      KLP_MODULE_RELOC(${c.object}) ${c.object}_relocs[] = { KLP_SYMPOS(${name}, ${c.count === 1 ? 0 : c.pos}) };`);
-    lines.push('    assembler name on the extern declaration (minimal scheme):');
+    lines.push('    assembler name on the extern declaration (minimal scheme; the inner quotes keep gas from splitting at the comma):');
     for (const c of pick) {
       const gate = c.object === 'vmlinux' ? 'vmlinux' : c.object;
-      lines.push(`      __asm__("${KLP_MINIMAL_PREFIX}${gate}.${c.object}.${name},${c.count === 1 ? 0 : c.pos}")`);
+      lines.push(`      __asm__("\\"${KLP_MINIMAL_PREFIX}${gate}.${c.object}.${name},${c.count === 1 ? 0 : c.pos}\\"")`);
     }
   } else {
     lines.push(`  the 0.1 map has no positions; regenerate it with 'klp-convert symbols --format ext' to get them, or annotate with KLP_SYMPOS(${name}, <n>) (n from 1, in the kernel's order)`);
