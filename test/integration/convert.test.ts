@@ -260,6 +260,15 @@ test('CLI: drop-in form, in-place rewrite, JSON report, exit codes, no output on
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).changed, false);
   assert.deepEqual(readFileSync(out), first);
+  // the same with the extended map (the CLI loads only the names the module needs)
+  const ext = makeExtMap(arch);
+  const outx = join(d, 'lp_minimal.ko');
+  r = cli(['convert', '--symbols', ext, fixture(arch, 'lp_minimal.ko'), '-o', outx]);
+  assert.equal(r.status, 0, r.stderr);
+  const firstx = readFileSync(outx);
+  r = cli(['convert', '--symbols', ext, outx, '-o', outx]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(readFileSync(outx), firstx);
   // in place on an unconverted copy
   const inplace = join(d, 'copy.ko');
   copyFileSync(fixture(arch, 'lp_main.ko'), inplace);

@@ -12,7 +12,8 @@ import { loadRules } from '../../klp/rules.js';
 import { loadSymbolMap } from '../../klp/symbol-map.js';
 import { loadSymvers } from '../../klp/symvers.js';
 import { validateKlpModule } from '../../klp/validate.js';
-import { symbolNameLimit } from '../../klp/klpname.js';
+import { parseKlpSymName, symbolNameLimit } from '../../klp/klpname.js';
+import { SHN_LIVEPATCH } from '../../klp/constants.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { warn } from '../report.js';
@@ -104,6 +105,12 @@ function wantedNames(elf: ElfFile): Set<string> {
   if (st === undefined) return want;
   const t = elf.symbols(st);
   for (let i = 1; i < t.count; i++) {
+    if (t.shndx[i] === SHN_LIVEPATCH) {
+      // already converted (idempotent re-run): the verifier looks these names up
+      const p = parseKlpSymName(t.name(i));
+      if (p) want.add(p.name);
+      continue;
+    }
     if (t.shndx[i] !== 0) continue;
     const n = t.name(i);
     want.add(n);
