@@ -95,15 +95,10 @@ note "kernel tree: $tree"
 
 # --- 2. test modules -----------------------------------------------------------------------------
 mods=$work/modules
-if [ "$(cat "$mods/.klp-tree" 2>/dev/null || true)" != "$tree" ]; then
-	rm -rf "$mods"
-fi
-mkdir -p "$mods"
-echo "$tree" >"$mods/.klp-tree"
-rsync -a "$here/modules/" "$mods/"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 note "building test modules in $mods"
-if ! make -C "$tree" M="$mods" KLP_INCLUDE="$repo/include" KBUILD_MODPOST_WARN=1 modules \
-	>"$work/modules-build.log" 2>&1; then
+if ! build_test_modules "$tree" "$mods" "$repo" "$work/modules-build.log"; then
 	bad modules-build "make M=$mods failed: $(grep -m1 -E 'error|Error' "$work/modules-build.log" || tail -n1 "$work/modules-build.log")"
 	summary
 	exit 1

@@ -15,10 +15,13 @@ else
 	tree=$(bash "$here/build-kernel.sh" | tail -n1)
 fi
 mods=$work/modules
-mkdir -p "$mods"
-rsync -a "$here/modules/" "$mods/"
-echo "$tree" >"$mods/.klp-tree"
-make -C "$tree" M="$mods" KLP_INCLUDE="$repo/include" KBUILD_MODPOST_WARN=1 modules >"$work/modules-build.log" 2>&1
+mkdir -p "$work"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+build_test_modules "$tree" "$mods" "$repo" "$work/modules-build.log" || {
+	echo "selftest-hand: module build failed, see $work/modules-build.log" >&2
+	exit 1
+}
 
 out=$work/hand
 rm -rf "$out"

@@ -5,10 +5,10 @@
  * In the x86_64 6.12 test kernel, ucode_path is a static string in both
  * arch/x86/kernel/cpu/microcode/intel.c ("kernel/x86/microcode/GenuineIntel.bin")
  * and amd.c ("kernel/x86/microcode/AuthenticAMD.bin").  The source names no
- * position; test_klp_convert_dup.resolve says "the one from amd.c".  In
- * vmlinux's symtab amd.c's copy comes first, but kallsyms counts in address
- * order, where it is second: a converter that counts in symtab order picks
- * the wrong string (or the kernel rejects the position).
+ * position; test_klp_convert_dup.resolve says "the one from amd.c", which is
+ * the second in kallsyms (address) order: a converter that ignores the file
+ * rule and takes the first, or counts in another order, prints the wrong
+ * string.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
