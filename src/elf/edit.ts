@@ -124,6 +124,17 @@ export class ElfEditor {
       }
       this.symtab = this.sections[stIndex];
       const t = elf.symbols(stIndex);
+      // the writer keeps locals before globals and needs an SHT_SYMTAB_SHNDX for SHN_XINDEX;
+      // an input that breaks either is malformed (gABI), not a misuse of the editor
+      let seenGlobal = false;
+      if (t.count > 0 && t.shndx[0] === SHN_XINDEX) t.sectionIndex(0);
+      for (let i = 1; i < t.count; i++) {
+        if (t.bind(i) !== STB_LOCAL) seenGlobal = true;
+        else if (seenGlobal) {
+          throw elf.error('ELF_LOCAL_AFTER_GLOBAL', `symbol ${i} '${t.name(i)}' is LOCAL but follows a non-local symbol`, elf.section(stIndex).sh_offset + i * LAYOUT[elf.header.bits].sym);
+        }
+        if (t.shndx[i] === SHN_XINDEX) t.sectionIndex(i); // throws ELF_NO_SHNDX_TABLE
+      }
       for (let i = 0; i < t.count; i++) {
         this.symbols.push({
           name: t.name(i), value: t.value(i), size: t.size(i), info: t.info[i]!, other: t.other[i]!,
