@@ -274,20 +274,6 @@ function emitNm01(st: SymbolTable, out: Sink): void {
 
 // ---- extended format ---------------------------------------------------------------------
 
-const BIND_CHARS = 'lgw';
-
-function bindChar(bind: number): string {
-  return bind < 3 ? BIND_CHARS[bind]! : bind === 10 ? 'u' : 'o';
-}
-function typeChar(type: number): string {
-  if (type === 0) return 'n';
-  if (type === 1) return 'o';
-  if (type === 2) return 'f';
-  if (type === 5) return 'c';
-  if (type === 6) return 't';
-  if (type === 10) return 'i';
-  return '?';
-}
 
 interface SymbolVersFile {
   /** kernel-form object name -> exported names */
@@ -320,8 +306,24 @@ function resolvedShndx(st: SymbolTable, i: number): number {
   return s;
 }
 
+/** Names of one symbol table, decoded once as a single latin1 string and sliced per symbol. */
+class Names {
+  private readonly s: string;
+  constructor(readonly st: SymbolTable) {
+    const t = st.strtab;
+    this.s = Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('latin1');
+  }
+  get(i: number): string {
+    const o = this.st.nameOff[i]!;
+    if (this.s.length === 0) return '';
+    const e = this.s.indexOf('\0', o);
+    if (e < 0) badName(this.st, i);
+    return this.s.slice(o, e);
+  }
+}
+
 /** exportsOf collects X for every __ksymtab_X / __export_symbol_X symbol of an object. */
-function exportsOf(st: SymbolTable, extra: Set<string> | undefined): Set<string> {
+function exportsOf(st: SymbolTable, names: Names, extra: Set<string> | undefined): Set<string> {
   const ex = new Set<string>(extra ?? []);
   const s = st.strtab;
   for (let i = 1; i < st.count; i++) {
@@ -329,15 +331,15 @@ function exportsOf(st: SymbolTable, extra: Set<string> | undefined): Set<string>
     if (s[o] !== 0x5f || s[o + 1] !== 0x5f) continue; // "__"
     const c = s[o + 2];
     if (c !== 0x6b && c !== 0x65) continue; // k(symtab_) or e(xport_symbol_)
-    const name = st.name(i);
+    const name = names.get(i);
     if (name.startsWith('__ksymtab_')) ex.add(name.slice(10));
     else if (name.startsWith('__export_symbol_')) ex.add(name.slice(16));
   }
   return ex;
 }
 
-/** fileTable assigns an index to each distinct STT_FILE name and gives each local symbol its owner. */
-function fileOwners(st: SymbolTable): { owner: Int32Array; names: string[] } {
+/** fileOwners assigns an index to each distinct STT_FILE name and gives each local symbol its owner. */
+function fileOwners(st: SymbolTable, nm: Names): { owner: Int32Array; names: string[] } {
   const owner = new Int32Array(st.count).fill(-1);
   const names: string[] = [];
   const byName = new Map<string, number>();
@@ -345,12 +347,12 @@ function fileOwners(st: SymbolTable): { owner: Int32Array; names: string[] } {
   for (let i = 1; i < st.count; i++) {
     const info = st.info[i]!;
     if ((info & 0xf) === STT_FILE) {
-      const nm = st.name(i);
-      let ix = byName.get(nm);
+      const n = nm.get(i);
+      let ix = byName.get(n);
       if (ix === undefined) {
         ix = names.length;
-        names.push(nm);
-        byName.set(nm, ix);
+        names.push(n);
+        byName.set(n, ix);
       }
       cur = ix;
       continue;
@@ -360,46 +362,67 @@ function fileOwners(st: SymbolTable): { owner: Int32Array; names: string[] } {
   return { owner, names };
 }
 
-function isInitSection(elf: ElfFile, shndx: number): boolean {
-  if (shndx === SHN_UNDEF || shndx >= SHN_LORESERVE && shndx !== SHN_XINDEX) return false;
-  const s = elf.sections[shndx];
-  return s !== undefined && s.name.startsWith('.init');
+/** initSections marks the sections whose symbols the module loader treats as init (`.init*`). */
+function initSections(elf: ElfFile): Uint8Array {
+  const m = new Uint8Array(elf.sections.length);
+  for (const s of elf.sections) if (s.name.startsWith('.init')) m[s.index] = 1;
+  return m;
 }
 
-function emitExtLine(out: Sink, st: SymbolTable, i: number, flags: string, file: number): void {
+interface ExtCtx {
+  st: SymbolTable;
+  names: Names;
+  init: Uint8Array;
+  exported: Set<string>;
+  owner: Int32Array;
+}
+
+function emitExtLine(out: Sink, c: ExtCtx, i: number, sh: number, name: string | undefined): void {
+  const st = c.st;
   const o = st.nameOff[i]!;
-  const e = st.strtab.indexOf(0, o);
-  if (e < 0) badName(st, i);
-  out.name(st.strtab, o, e);
-  out.ascii(' ');
-  out.ascii(flags);
-  if (file >= 0) {
-    out.ascii(' ');
-    out.ascii(String(file));
+  const t = st.strtab;
+  let e = o;
+  while (e < t.length && t[e] !== 0) e++;
+  if (e === t.length) badName(st, i);
+  out.name(t, o, e);
+  out.reserve(16);
+  const b = out.buf;
+  b[out.len++] = 32;
+  if (sh === SHN_UNDEF) {
+    b[out.len++] = 0x55; // U
+  } else {
+    const info = st.info[i]!;
+    const bind = info >>> 4;
+    b[out.len++] = BIND_CODES[bind] ?? 0x6f; // o: other
+    b[out.len++] = TYPE_CODES[info & 0xf] ?? 0x3f;
+    if (sh < c.init.length && c.init[sh] === 1) b[out.len++] = 0x69; // i
+    if (bind !== 0 && c.exported.size > 0 && c.exported.has(name ?? c.names.get(i))) b[out.len++] = 0x78; // x
+    const f = c.owner[i]!;
+    if (f >= 0) {
+      b[out.len++] = 32;
+      out.ascii(String(f));
+    }
   }
   out.nl();
 }
 
-function flagsOf(st: SymbolTable, i: number, elf: ElfFile, sh: number, exported: Set<string>): string {
-  const info = st.info[i]!;
-  const bind = info >>> 4;
-  let f = bindChar(bind) + typeChar(info & 0xf);
-  if (isInitSection(elf, sh)) f += 'i';
-  if (bind !== 0 && exported.size > 0 && exported.has(st.name(i))) f += 'x';
-  return f;
-}
+const BIND_CODES: Record<number, number> = { 0: 0x6c, 1: 0x67, 2: 0x77, 10: 0x75 }; // l g w u
+const TYPE_CODES: Record<number, number> = { 0: 0x6e, 1: 0x6f, 2: 0x66, 5: 0x63, 6: 0x74, 10: 0x69 }; // n o f c t i
 
 /** emitExtVmlinux lists vmlinux's kallsyms-visible symbols in kallsyms order. */
 function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: SymbolVersFile | undefined): void {
   const secs = sectionInfos(elf);
+  const nm = new Names(st);
   const n = st.count;
   const names: string[] = new Array(n);
   const keep: number[] = [];
   for (let i = 1; i < n; i++) {
+    const t = st.info[i]! & 0xf;
+    if (t === STT_SECTION || t === STT_FILE) continue;
     const sh = resolvedShndx(st, i);
-    const nm = st.name(i);
-    names[i] = nm;
-    if (kallsymsVisible(nm, st.info[i]!, sh, sh < SHN_LORESERVE ? secs[sh] : undefined)) keep.push(i);
+    const name = nm.get(i);
+    names[i] = name;
+    if (kallsymsVisible(name, st.info[i]!, sh, sh < SHN_LORESERVE ? secs[sh] : undefined)) keep.push(i);
   }
   // nm -n input order for equal addresses: name (byte order), then symbol-table order
   const hi = new Uint32Array(n), lo = new Uint32Array(n);
@@ -421,28 +444,24 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: Symbo
     if (na !== nb) return na < nb ? -1 : 1;
     return a - b;
   });
-  const exported = exportsOf(st, symvers?.byObject.get('vmlinux'));
-  const { owner, names: files } = fileOwners(st);
+  const { owner, names: files } = fileOwners(st, nm);
+  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
-  for (const i of keep) emitExtLine(out, st, i, flagsOf(st, i, elf, resolvedShndx(st, i), exported), owner[i]!);
+  for (const i of keep) emitExtLine(out, ctx, i, resolvedShndx(st, i), names[i]);
 }
 
 /** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
 function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, symvers: SymbolVersFile | undefined): void {
-  const exported = exportsOf(st, symvers?.byObject.get(kname));
-  const { owner, names: files } = fileOwners(st);
+  const nm = new Names(st);
+  const { owner, names: files } = fileOwners(st, nm);
+  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get(kname)), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
   for (let i = 1; i < st.count; i++) {
     const t = st.info[i]! & 0xf;
     if (t === STT_SECTION || t === STT_FILE) continue;
     const o = st.nameOff[i]!;
-    if (st.strtab[o] === 0 || st.strtab.length === 0) continue; // unnamed: never looked up
-    const sh = resolvedShndx(st, i);
-    if (sh === SHN_UNDEF) {
-      emitExtLine(out, st, i, 'U', -1);
-      continue;
-    }
-    emitExtLine(out, st, i, flagsOf(st, i, elf, sh, exported), owner[i]!);
+    if (st.strtab.length === 0 || st.strtab[o] === 0) continue; // unnamed: never looked up
+    emitExtLine(out, ctx, i, resolvedShndx(st, i), undefined);
   }
 }
 
