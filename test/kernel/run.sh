@@ -14,6 +14,7 @@
 #   KLP_KERNEL_CACHE   where build-kernel.sh keeps its trees
 #   KLP_WORK           scratch directory (default test/kernel/work)
 #   KLP_CASES          only boot these cases (space-separated names or globs)
+#   KLP_EXTRA_DIR      a directory of your own *.ko (put into the guest's /lib/klp) and *.case files
 #   KLP_BOOT_TIMEOUT   seconds per boot (default 60)
 #   KLP_PARALLEL       concurrent qemu boots (default: number of CPUs)
 #   KLP_QEMU           qemu binary (default qemu-system-x86_64); KLP_QEMU_ARGS extra arguments
@@ -141,27 +142,51 @@ check_target_symbols
 
 # --- 3. symbols.klp ------------------------------------------------------------------------------
 baseline=$shared/tools/symbols-klp-baseline.sh
-# A kbuild-like tree = the kernel tree plus the two target modules: every top-level entry of the
-# tree is symlinked, klptest/ points at the module build, and modules.order gets two more lines.
-overlay=$work/objtree
-rm -rf "$overlay"
-mkdir -p "$overlay"
-for e in "$tree"/* "$tree"/.config; do
-	case ${e##*/} in modules.order | modules.livepatch | symbols.klp) continue ;; esac
-	ln -s "$e" "$overlay/${e##*/}"
-done
-ln -s "$mods" "$overlay/klptest"
-{
-	cat "$tree/modules.order"
-	for t in "${targets[@]}"; do echo "klptest/$t.o"; done
-} >"$overlay/modules.order"
-[ ! -f "$tree/modules.livepatch" ] || cp "$tree/modules.livepatch" "$overlay/modules.livepatch"
+# livepatch_list OBJTREE: the modules.order entries of livepatch modules (a "livepatch" modinfo
+# key), i.e. the modules.livepatch that the v7 kbuild series' modpost would write.  An unpatched
+# tree has none; symbols-klp-baseline.sh needs it to leave livepatch modules out, as v7 did.
+livepatch_list() {
+	local e
+	while IFS= read -r e; do
+		e=${e%.o}
+		e=${e%.ko}
+		if [ -n "$(modinfo -F livepatch "$1/$e.ko" 2>/dev/null)" ]; then echo "$e.o"; fi
+	done <"$1/modules.order"
+}
 
-# compare_symbols NAME OBJTREE: our symbols.klp against the kbuild recipe's, byte for byte.
+# make_overlay DIR [EXTRA_ORDER_LINES...]: a kbuild-like tree whose top-level entries are symlinks
+# into the kernel tree, with its own modules.order (+ extra lines) and a modules.livepatch.
+make_overlay() {
+	local dir=$1 e
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	for e in "$tree"/* "$tree"/.config; do
+		case ${e##*/} in modules.order | modules.livepatch | symbols.klp) continue ;; esac
+		ln -s "$e" "$dir/${e##*/}"
+	done
+	ln -s "$mods" "$dir/klptest"
+	{
+		cat "$tree/modules.order"
+		for e in "$@"; do echo "$e"; done
+	} >"$dir/modules.order"
+	livepatch_list "$dir" >"$dir/modules.livepatch"
+}
+# The tree as kbuild with the v7 series would leave it (for the baseline script only).
+baseline_tree=$work/objtree-baseline
+make_overlay "$baseline_tree"
+# The tree plus the two target modules (klptest/ -> the module build), for both tools.
+overlay=$work/objtree
+target_entries=()
+for t in "${targets[@]}"; do target_entries+=("klptest/$t.o"); done
+make_overlay "$overlay" "${target_entries[@]}"
+
+# compare_symbols NAME OBJTREE [BASELINE_OBJTREE]: our symbols.klp for OBJTREE against the kbuild
+# recipe's for BASELINE_OBJTREE (default OBJTREE), byte for byte.
 compare_symbols() {
 	local name=$1 objtree=$2 ours=$work/$1.klp theirs=$work/$1.baseline.klp
 	rm -f "$ours"
-	if ! bash "$baseline" "$objtree" "$theirs" 2>"$work/$name.baseline.err"; then
+	if ! bash "$baseline" "${3:-$objtree}" "$theirs" 2>"$work/$name.baseline.err"; then
 		bad "$name" "baseline script failed: $(first_line "$work/$name.baseline.err")"
 		return
 	fi
@@ -182,7 +207,7 @@ rm -f "$klpx"
 if [ -n "${KLP_CONVERTED:-}" ]; then
 	for c in symbols-tree symbols-with-targets symbols-ext; do skip $c "KLP_CONVERTED is set"; done
 else
-	compare_symbols symbols-tree "$tree"
+	compare_symbols symbols-tree "$tree" "$baseline_tree"
 	compare_symbols symbols-with-targets "$overlay"
 	if cli symbols-ext symbols --objtree "$overlay" --format ext -o "$klpx" && [ -s "$klpx" ]; then
 		ok symbols-ext
@@ -194,7 +219,7 @@ fi
 # --- 4. conversion -------------------------------------------------------------------------------
 conv_dir=$work/converted
 why_dir=$work/why # why_dir/<stem>: why <stem>.ko is not available in the guest
-rm -rf "$conv_dir" "$why_dir"
+rm -rf "$conv_dir" "$why_dir" "$work/ambiguous.ko"
 mkdir -p "$conv_dir" "$why_dir"
 
 # convert LP: writes $conv_dir/LP.ko or $why_dir/LP; returns non-zero on failure.
@@ -238,6 +263,27 @@ done
 # The negative control may be refused by the converter already (judged by its boot case).
 convert test_klp_convert_wrongpos || true
 
+# Without its resolve file the same module is ambiguous (two homonym_string, two
+# get_homonym_string in test_klp_convert_mod, no annotation): the converter must refuse it.
+if [ -n "${KLP_CONVERTED:-}" ]; then
+	skip convert-ambiguous "KLP_CONVERTED is set"
+elif [ ! -s "$klpx" ]; then
+	bad convert-ambiguous "no $klpx (symbols --format ext failed)"
+else
+	rc=0
+	cli convert-ambiguous convert --symbols "$klpx" "$mods/test_klp_convert_wrongpos.ko" \
+		-o "$work/ambiguous.ko" || rc=$?
+	if [ "$rc" = 0 ]; then
+		bad convert-ambiguous "converted a module with ambiguous homonym_string without complaint"
+	elif [ "$rc" = 127 ] || ! grep -q homonym_string "$work/cli/convert-ambiguous.out"; then
+		bad convert-ambiguous "exit $rc without naming homonym_string: $(first_line "$work/cli/convert-ambiguous.out")"
+	elif [ -e "$work/ambiguous.ko" ]; then
+		bad convert-ambiguous "refused (exit $rc) but left $work/ambiguous.ko behind"
+	else
+		ok convert-ambiguous "exit $rc: $(first_line "$work/cli/convert-ambiguous.out")"
+	fi
+fi
+
 # Kernel-side wrong position, independent of the converter's own checks: the converted
 # test_klp_convert2.ko with its klp symbol renamed from position 2 to 3 (same length).
 make_pos3() {
@@ -258,8 +304,14 @@ make_pos3
 cp "$mods/test_klp_convert1.ko" "$conv_dir/test_klp_convert1.raw.ko"
 
 # --- 5. initramfs --------------------------------------------------------------------------------
-cases_dir=$here/cases
-mapfile -t all_cases < <(find "$cases_dir" -name '*.case' -printf '%f\n' | sed 's/\.case$//' | LC_ALL=C sort)
+# Cases: cases/*.case, plus $KLP_EXTRA_DIR/*.case (a user's own; see README.md).
+declare -A case_file=()
+for f in "$here"/cases/*.case ${KLP_EXTRA_DIR:+"$KLP_EXTRA_DIR"/*.case}; do
+	[ -f "$f" ] || continue
+	c=${f##*/}
+	case_file[${c%.case}]=$(realpath "$f")
+done
+mapfile -t all_cases < <(printf '%s\n' "${!case_file[@]}" | LC_ALL=C sort)
 selected=()
 for c in "${all_cases[@]}"; do
 	if [ -z "${KLP_CASES:-}" ]; then
@@ -302,6 +354,15 @@ declare -A in_guest=()
 		echo "file /lib/klp/$s.ko $f 0644 0 0"
 		in_guest[$s]=1
 	done
+	if [ -n "${KLP_EXTRA_DIR:-}" ]; then
+		for f in "$KLP_EXTRA_DIR"/*.ko; do
+			[ -e "$f" ] || continue
+			s=${f##*/}
+			s=${s%.ko}
+			echo "file /lib/klp/$s.ko $(realpath "$f") 0644 0 0"
+			in_guest[$s]=1
+		done
+	fi
 	sample=$tree/samples/livepatch/livepatch-sample.ko
 	if [ -f "$sample" ]; then
 		echo "file /lib/klp/livepatch-sample.ko $sample 0644 0 0"
@@ -309,7 +370,7 @@ declare -A in_guest=()
 	fi
 	mkdir -p "$work/cases"
 	for c in "${selected[@]}"; do
-		sed -n 's/^> //p' "$cases_dir/$c.case" >"$work/cases/$c.sh"
+		sed -n 's/^> //p' "${case_file[$c]}" >"$work/cases/$c.sh"
 		echo "file /cases/$c.sh $work/cases/$c.sh 0644 0 0"
 	done
 } >"$spec"
@@ -328,7 +389,7 @@ expectations() {
 	local line
 	while IFS= read -r line; do
 		case $line in
-		'@ '*) expectations "$cases_dir/${line#@ }" ;;
+		'@ '*) expectations "$(dirname "$1")/${line#@ }" ;;
 		'= '* | '~ '* | '/ '* | '! '*) printf '%s\n' "$line" ;;
 		esac
 	done <"$1"
@@ -383,7 +444,7 @@ check_log() {
 			return
 		fi
 	done < <(
-		expectations "$cases_dir/$case.case"
+		expectations "${case_file[$case]}"
 		printf '%s\n' '= KLPT end' '! Call Trace' '! BUG:' '! Oops' '! WARNING:' '! Kernel panic' '! KLPT no such case'
 	)
 }
@@ -391,7 +452,7 @@ check_log() {
 # boot CASE: writes "ok" / "FAIL <why>" (+ detail lines) to $work/results/CASE.
 boot() {
 	local c=$1 log=$logs/$1.log res=$work/results/$1 append rc why m reason
-	append=$(sed -n 's/^append: / /p' "$cases_dir/$c.case" | tr -d '\n')
+	append=$(sed -n 's/^append: / /p' "${case_file[$c]}" | tr -d '\n')
 	# convert-may-fail: STEM TEXT -- the converter may refuse STEM with a message containing TEXT
 	while read -r m reason; do
 		[ -n "$m" ] || continue
@@ -399,8 +460,8 @@ boot() {
 			echo "ok refused by the converter: $(first_line "$work/cli/convert-$m.out")" >"$res"
 			return
 		fi
-	done < <(sed -n 's/^convert-may-fail: //p' "$cases_dir/$c.case")
-	for m in $(sed -n 's/^> ins //p' "$cases_dir/$c.case"); do
+	done < <(sed -n 's/^convert-may-fail: //p' "${case_file[$c]}")
+	for m in $(sed -n 's/^> ins //p' "${case_file[$c]}"); do
 		if [ -z "${in_guest[$m]:-}" ]; then
 			echo "FAIL needs $m.ko: $(cat "$why_dir/$m" 2>/dev/null || echo "not built")" >"$res"
 			return
