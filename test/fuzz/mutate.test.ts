@@ -150,6 +150,8 @@ function read(b: Uint8Array, f: Field, le: boolean): bigint {
 function pickValue(old: bigint, f: Field, size: number, rnd: () => number): bigint {
   const bits = BigInt(f.width * 8);
   const r = rnd();
+  // section types: mostly the ones the reader treats specially (symtab, rel, group, shndx, nobits)
+  if (f.what.startsWith('sh_type') && r < 0.5) return BigInt([0, 1, 2, 3, 4, 8, 9, 11, 17, 18][Math.floor(rnd() * 10)]!);
   if (r < 0.3) return old ^ (1n << BigInt(Math.floor(rnd() * f.width * 8)));
   if (r < 0.45) return old + BigInt(Math.floor(rnd() * 17) - 8);
   if (r < 0.75) {
