@@ -510,7 +510,8 @@ export class ElfEditor {
 
     // 2. layout
     const orig = elf.rawBytes(0, elf.size);
-    const out: { bytes: Uint8Array; len: number } = { bytes: new Uint8Array(Math.max(orig.length * 2, 4096)), len: orig.length };
+    // start at the input's size: an unedited write allocates no more than the file; growth doubles
+    const out: { bytes: Uint8Array; len: number } = { bytes: new Uint8Array(orig.length), len: orig.length };
     out.bytes.set(orig);
     const origSecs = elf.sections;
     const offsets = new Map<EditSection, number>();
