@@ -378,7 +378,8 @@ export class ElfEditor {
   /** setRelocNone turns relocation entry i into the machine's NONE type against symbol 0. */
   setRelocNone(index: number, i: number): void {
     const none = relocNoneType(this.header.e_machine);
-    if (none === undefined) throw new ElfEditError('EDIT_UNKNOWN_MACHINE', `no NONE relocation type known for machine ${this.header.e_machine}`);
+    // an unknown machine is unsupported input, not a caller bug
+    if (none === undefined) throw this.elf.error('ELF_UNKNOWN_MACHINE', `no NONE relocation type is known for machine ${this.header.e_machine}`);
     const r = this.relocations(index)[i];
     if (r === undefined) throw new ElfEditError('EDIT_NO_RELOC', `relocation ${i} is out of range`);
     r.type = none;
@@ -469,7 +470,7 @@ export class ElfEditor {
     // 1. names: allocate new sh_name / st_name entries
     for (const s of this.sections) {
       if (s.sh_name < 0) {
-        if (this.shstrtab === undefined) throw new ElfEditError('EDIT_NO_SHSTRTAB', 'the file has no section name table');
+        if (this.shstrtab === undefined) throw this.elf.error('ELF_NO_SHSTRTAB', `cannot name section '${s.name}': the file has no section name table (e_shstrndx 0)`);
         s.sh_name = this.appendString(this.shstrtab, s.name);
       }
     }
@@ -545,14 +546,20 @@ export class ElfEditor {
         out.bytes.set(c, os.sh_offset);
         offsets.set(s, c.length === 0 && os.sh_size === 0 ? os.sh_offset : os.sh_offset);
       } else {
-        if (!canMove) throw new ElfEditError('EDIT_CANNOT_GROW', `section '${s.name}' grew, and sections of a file with program headers cannot move`);
+        if (!canMove) throw elf.error('ELF_CANNOT_GROW', `section '${s.name}' grew, and sections of a file with program headers cannot move`);
         if (os !== undefined && os.sh_type !== SHT_NOBITS) out.bytes.fill(0, os.sh_offset, os.sh_offset + os.sh_size);
         grow.push(s);
       }
     }
     for (const s of grow) {
       const c = contents.get(s)!;
-      const at = alignUp(out.len, Math.max(1, s.sh_addralign));
+      // a moved section is padded to its alignment: refuse alignments that are not a power of two
+      // or are absurd (a flipped bit must not turn into a multi-gigabyte allocation)
+      const a = s.sh_addralign;
+      if (a > 1 && ((a & (a - 1)) !== 0 || a > MAX_MOVED_ALIGN || !Number.isSafeInteger(a))) {
+        throw elf.error('ELF_BAD_ALIGN', `section '${s.name}': sh_addralign ${a} is not a power of two up to 0x${MAX_MOVED_ALIGN.toString(16)}; cannot move it`);
+      }
+      const at = alignUp(out.len, Math.max(1, a));
       ensure(out, at + c.length);
       out.bytes.fill(0, out.len, at);
       out.bytes.set(c, at);
@@ -565,7 +572,7 @@ export class ElfEditor {
     let shoff = h.e_shoff;
     if (origCount > 0) out.bytes.fill(0, h.e_shoff, h.e_shoff + origCount * h.e_shentsize);
     if (n > origCount || h.e_shoff === 0) {
-      if (!canMove && n > origCount) throw new ElfEditError('EDIT_CANNOT_GROW', 'the section header table grew in a file with program headers');
+      if (!canMove && n > origCount) throw elf.error('ELF_CANNOT_GROW', 'the section header table grew in a file with program headers');
       shoff = alignUp(out.len, L.addr);
       ensure(out, shoff + n * h.e_shentsize);
       out.bytes.fill(0, out.len, shoff);
@@ -705,6 +712,9 @@ export class ElfEditor {
     return b;
   }
 }
+
+/** the largest sh_addralign honoured when a section moves to the end of the file (16 MiB) */
+const MAX_MOVED_ALIGN = 1 << 24;
 
 function alignUp(x: number, a: number): number {
   return Math.ceil(x / a) * a;

@@ -207,6 +207,27 @@ function exercise(bytes: Uint8Array, name: string): string {
   step('dump -S', () => void formatText(buildDump(elf, { sections: true, symbols: false, relocs: false })));
   step('write', () => void new ElfEditor(elf).write());
   step('write reencodeAll', () => void new ElfEditor(elf).write({ reencodeAll: true }));
+  // the edits a converter makes, on whatever parsed: rename, LOCAL insert (renumbers every
+  // r_info and group signature), append a global, a new RELA section, a move and a NONE
+  step('edit', () => {
+    const ed = new ElfEditor(elf);
+    const st = ed.symtabIndex();
+    if (st === undefined || ed.symbols.length < 2) return;
+    ed.renameSymbol(1, '.klp.sym.vmlinux.fuzzed,1');
+    ed.addSymbol({ name: 'fuzz_local', info: 0x01, shndx: 0xfff1 });
+    const g = ed.addSymbol({ name: 'fuzz_global', info: 0x10, shndx: 0 });
+    ed.setSymbolShndx(g, 0xff20);
+    const rs = ed.sections.findIndex((x, i) => i > 0 && (x.sh_type === SHT_RELA || x.sh_type === SHT_REL) && x.sh_link === st);
+    if (rs > 0) {
+      const list = ed.relocations(rs);
+      const k = ed.createRelaSection('.klp.rela.vmlinux.fuzz', 1, 0x100000n);
+      if (list.length > 0) {
+        ed.relocations(k).push({ ...list[0]!, sym: g });
+        ed.setRelocNone(rs, 0);
+      }
+    }
+    ed.write();
+  });
   return results.length === 0 ? 'ok' : results.join(',');
 }
 
