@@ -18,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_SECTION } from '../elf/index.js';
+import { ElfFile, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { sortNameOffsets } from './bytesort.js';
 import { compressionOf, decompressFile } from './decompress.js';
@@ -225,12 +225,47 @@ function badName(st: SymbolTable, i: number): never {
   throw new Error('unreachable');
 }
 
-/** emitNm01 appends the names nm -f posix prints for one object, in nm's order. */
+/**
+ * targetSpecial returns BFD's "target special symbol" test for the machine, which nm applies to
+ * every symbol (nm.c filter_symbols, bfd_is_target_special_symbol), or undefined when the
+ * backend has none (x86, ppc, s390...). Read from binutils 2.40 and checked against Debian's
+ * multi-target nm on the aarch64 and riscv64 fixtures:
+ *  - AArch64 (elfnn-aarch64.c): mapping and tag symbols `$x`, `$d`, `$m`, `$f`, `$p`, alone or
+ *    followed by `.`;
+ *  - ARM (elf32-arm.c): `$a`, `$t`, `$d` and `$b`, `$f`, `$p`, `$m`, alone or followed by `.`
+ *    (not covered by a fixture);
+ *  - RISC-V (elfnn-riscv.c): mapping symbols `$d`, `$x`, `$xrv...` and every local label name
+ *    (_bfd_elf_is_local_label_name: `.L*`, `..*`, `_.L_*`, `L<digits>` followed by ^A or ^B).
+ */
+function targetSpecial(machine: number): ((b: Uint8Array, o: number) => boolean) | undefined {
+  const dollar = (set: string) => (b: Uint8Array, o: number): boolean =>
+    b[o] === 0x24 && b[o + 1] !== 0 && set.includes(String.fromCharCode(b[o + 1]! | 0)) && (b[o + 2] === 0 || b[o + 2] === 0x2e);
+  if (machine === EM_AARCH64) return dollar('xdmfp');
+  if (machine === EM_ARM) return dollar('atdbfpm');
+  if (machine === EM_RISCV) {
+    return (b, o) => {
+      const c0 = b[o]!, c1 = b[o + 1]! | 0;
+      if (c0 === 0x24) return ((c1 === 0x64 || c1 === 0x78) && b[o + 2] === 0) || (c1 === 0x78 && b[o + 2] === 0x72 && b[o + 3] === 0x76);
+      if (c0 === 0x2e) return c1 === 0x4c || c1 === 0x2e;
+      if (c0 === 0x5f) return c1 === 0x2e && b[o + 2] === 0x4c && b[o + 3] === 0x5f;
+      if (c0 === 0x4c && c1 >= 0x30 && c1 <= 0x39) {
+        let p = o + 2;
+        while (b[p]! >= 0x30 && b[p]! <= 0x39) p++;
+        return b[p] === 1 || b[p] === 2;
+      }
+      return false;
+    };
+  }
+  return undefined;
+}
+
 let scratchOffs = new Uint32Array(1 << 16);
 let scratchEnds = new Uint32Array(1 << 16);
 let scratchOrder = new Uint32Array(1 << 16);
 
+/** emitNm01 appends the names nm -f posix prints for one object, in nm's order. */
 function emitNm01(st: SymbolTable, out: Sink): void {
+  const special = targetSpecial(st.elf.header.e_machine);
   const n = st.count;
   const info = st.info;
   const nameOff = st.nameOff;
@@ -249,6 +284,7 @@ function emitNm01(st: SymbolTable, out: Sink): void {
     const t = info[i]! & 0xf;
     if (t === STT_SECTION || t === STT_FILE) continue;
     const o = strtab.length === 0 ? 0 : nameOff[i]!;
+    if (special !== undefined && slen !== 0 && special(strtab, o)) continue;
     // a JS scan beats a native indexOf call per short name
     let e = o;
     while (e < slen && strtab[e] !== 0) e++;

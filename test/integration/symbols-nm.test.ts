@@ -1,0 +1,41 @@
+// The 0.1 names of every committed fixture (8 architectures, .o and .ko) against GNU nm:
+// `LC_ALL=C nm -f posix FILE | cut -d' ' -f1`. This is where nm's hidden symbols were learned
+// (STT_SECTION/STT_FILE everywhere; AArch64 `$x`/`$d` mapping symbols; RISC-V `$x...`/`$d` and
+// `.L*` local labels), see targetSpecial() in src/klp/generate-map.ts. One nm run with -A covers
+// all files (one spawn per file took ~25 s on a loaded 2-CPU machine).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { elfFixtures } from '../helpers/elf-fixtures.js';
+import { haveTool, run } from '../helpers/symbols-tree.js';
+import { generateSymbolMap } from '../../src/klp/generate-map.js';
+
+const skip = haveTool('nm') ? false : 'needs GNU nm';
+
+test('symbols 0.1 names equal nm -f posix for every fixture', { skip }, () => {
+  const fx = elfFixtures();
+  // nm -A -f posix: "<file>: <name> <type> <value> <size>"
+  const want = new Map<string, string[]>(fx.map((f) => [f.path, []]));
+  const out = run('nm', ['-A', '-f', 'posix', ...fx.map((f) => f.path)], { env: { ...process.env, LC_ALL: 'C' } });
+  for (const l of out.split('\n')) {
+    if (!l) continue;
+    const f = fx.find((x) => l.startsWith(x.path + ': '));
+    assert.ok(f, l);
+    want.get(f.path)!.push(l.slice(f.path.length + 2).split(' ')[0]!);
+  }
+  const d = mkdtempSync(join(tmpdir(), 'klp-nm-'));
+  try {
+    writeFileSync(join(d, 'modules.order'), '');
+    for (const f of fx) {
+      copyFileSync(f.path, join(d, 'vmlinux'));
+      const have = Buffer.from(generateSymbolMap({ objtree: d, format: '0.1' }).bytes).toString('latin1');
+      const w = want.get(f.path)!;
+      assert.equal(have, 'klp-convert-symbol-data.0.1\n*vmlinux\n' + w.map((n) => n + '\n').join(''), f.name);
+    }
+    assert.ok(fx.length > 20, `only ${fx.length} fixtures`);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
