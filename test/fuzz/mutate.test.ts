@@ -21,7 +21,7 @@ import { buildDump, formatJson, formatText } from '../../src/cli/commands/dump.j
 import { elfFixtures } from '../helpers/elf-fixtures.js';
 
 const SEED = Number(process.env['KLP_FUZZ_SEED'] ?? 0x6b6c7021);
-const MUTATION_CASES = Number(process.env['KLP_FUZZ_CASES'] ?? 30000);
+const MUTATION_CASES = Number(process.env['KLP_FUZZ_CASES'] ?? 15000);
 const CASE_LIMIT_MS = 2000;
 const MAX_FIXTURE_BYTES = 256 * 1024;
 
