@@ -11,8 +11,74 @@
  */
 
 const SMALL = 24;
+const counts: Int32Array[] = [];
 
 let tmp = new Uint32Array(1 << 16);
+
+/**
+ * sortOffsetsInPlace sorts name offsets themselves by the bytes they point at (strcmp order).
+ * Not stable: for nm's output equal names print identical lines, so the items need no identity;
+ * dropping the index indirection halves the memory reads of the radix passes.
+ */
+export function sortOffsetsInPlace(bytes: Uint8Array, offs: Uint32Array, n: number): void {
+  if (n < 2) return;
+  if (tmp.length < n) tmp = new Uint32Array(Math.max(n, tmp.length * 2));
+  sortDirect(bytes, offs, 0, n, 0, 0);
+}
+
+function sortDirect(b: Uint8Array, a: Uint32Array, lo: number, hi: number, depth: number, level: number): void {
+  const count = counts[level] ?? (counts[level] = new Int32Array(257));
+  for (;;) {
+    if (hi - lo < SMALL) {
+      insertionDirect(b, a, lo, hi, depth);
+      return;
+    }
+    count.fill(0);
+    for (let j = lo; j < hi; j++) count[(b[a[j]! + depth]! | 0) + 1]!++;
+    const c0 = b[a[lo]! + depth]! | 0;
+    if (count[c0 + 1] === hi - lo) {
+      if (c0 === 0) return;
+      depth++;
+      continue;
+    }
+    for (let c = 1; c < 257; c++) count[c]! += count[c - 1]!;
+    const t = tmp;
+    for (let j = lo; j < hi; j++) {
+      const x = a[j]!;
+      t[lo + count[b[x + depth]! | 0]!++] = x;
+    }
+    a.set(t.subarray(lo, hi), lo);
+    let start = lo + count[0]!;
+    for (let c = 1; c < 256; c++) {
+      const end = lo + count[c]!;
+      if (end - start > 1) sortDirect(b, a, start, end, depth + 1, level + 1);
+      start = end;
+    }
+    return;
+  }
+}
+
+function insertionDirect(b: Uint8Array, a: Uint32Array, lo: number, hi: number, depth: number): void {
+  for (let i = lo + 1; i < hi; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= lo) {
+      const y = a[j]!;
+      let p = y + depth;
+      let q = x + depth;
+      let cy = b[p]! | 0;
+      let cx = b[q]! | 0;
+      while (cy === cx && cy !== 0) {
+        cy = b[++p]! | 0;
+        cx = b[++q]! | 0;
+      }
+      if (cy <= cx) break;
+      a[j + 1] = y;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+}
 
 /**
  * sortNameOffsets returns the permutation of 0..n-1 that orders the names starting at
@@ -27,7 +93,6 @@ export function sortNameOffsets(bytes: Uint8Array, offs: Uint32Array, n: number,
   return out;
 }
 
-const counts: Int32Array[] = [];
 
 function sortRange(b: Uint8Array, offs: Uint32Array, idx: Uint32Array, lo: number, hi: number, depth: number, level: number): void {
   const count = counts[level] ?? (counts[level] = new Int32Array(257));

@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ElfFile, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
-import { sortNameOffsets } from './bytesort.js';
+import { sortOffsetsInPlace } from './bytesort.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
@@ -260,8 +260,6 @@ function targetSpecial(machine: number): ((b: Uint8Array, o: number) => boolean)
 }
 
 let scratchOffs = new Uint32Array(1 << 16);
-let scratchEnds = new Uint32Array(1 << 16);
-let scratchOrder = new Uint32Array(1 << 16);
 
 /** emitNm01 appends the names nm -f posix prints for one object, in nm's order. */
 function emitNm01(st: SymbolTable, out: Sink): void {
@@ -270,38 +268,46 @@ function emitNm01(st: SymbolTable, out: Sink): void {
   const info = st.info;
   const nameOff = st.nameOff;
   const strtab = st.strtab;
-  if (scratchOffs.length < n) {
-    scratchOffs = new Uint32Array(n);
-    scratchEnds = new Uint32Array(n);
-    scratchOrder = new Uint32Array(n);
-  }
-  const offs = scratchOffs;
-  const ends = scratchEnds;
   const slen = strtab.length;
+  if (scratchOffs.length < n) scratchOffs = new Uint32Array(n);
+  const offs = scratchOffs;
   let k = 0;
-  let total = 0;
   for (let i = 1; i < n; i++) {
     const t = info[i]! & 0xf;
     if (t === STT_SECTION || t === STT_FILE) continue;
-    const o = strtab.length === 0 ? 0 : nameOff[i]!;
+    const o = slen === 0 ? 0 : nameOff[i]!;
     if (special !== undefined && slen !== 0 && special(strtab, o)) continue;
-    // a JS scan beats a native indexOf call per short name
-    let e = o;
-    while (e < slen && strtab[e] !== 0) e++;
-    if (e === slen && slen !== 0) badName(st, i);
-    offs[k] = o;
-    ends[k] = e;
-    total += e - o + 1;
-    k++;
+    offs[k++] = o;
   }
-  const order = strtab.length === 0 ? Uint32Array.from({ length: k }, (_, j) => j) : sortNameOffsets(strtab, offs, k, scratchOrder);
-  out.reserve(total);
-  const b = out.buf;
+  if (slen === 0) {
+    out.reserve(k);
+    for (let j = 0; j < k; j++) out.buf[out.len++] = 10;
+    out.lines += k;
+    return;
+  }
+  // a name without its NUL would make the sort read past the table: check the last byte once
+  if (strtab[slen - 1] !== 0) {
+    for (let i = 1; i < n; i++) if (strtab.indexOf(0, nameOff[i]!) < 0) badName(st, i);
+  }
+  sortOffsetsInPlace(strtab, offs, k);
+  // one pass: copy each name up to its NUL (a JS loop beats a native call per short name)
+  let b = out.buf;
   let l = out.len;
   for (let j = 0; j < k; j++) {
-    const x = order[j]!;
-    const e = ends[x]!;
-    for (let p = offs[x]!; p < e; p++) b[l++] = strtab[p]!;
+    let p = offs[j]!;
+    if (l + 256 > b.length) {
+      out.len = l;
+      out.reserve(4096);
+      b = out.buf;
+    }
+    for (let c = strtab[p]!; c !== 0; c = strtab[++p]!) {
+      b[l++] = c;
+      if (l === b.length) {
+        out.len = l;
+        out.reserve(4096);
+        b = out.buf;
+      }
+    }
     b[l++] = 10;
   }
   out.len = l;
