@@ -32,35 +32,37 @@ trap 'rm -rf "$out"' EXIT
 
 echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(free -m | awk '/^Mem:/{print $2 " MiB RAM"}')"
 echo "node $(node --version), $(nm --version | head -1), $(uname -r); page cache warmed by one untimed run per tree"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (wall times stretch when other work shares the CPUs; cpu = user+sys)"
 echo
 
-# measure CMD...: prints "seconds maxrss_kib"
+# measure CMD...: prints "wall_seconds maxrss_kib cpu_seconds" (cpu = user + sys, children included)
 measure() {
-	/usr/bin/time -f '%e %M' -o "$out/time" "$@" >/dev/null 2>"$out/stderr" || { cat "$out/stderr" >&2; return 1; }
-	cat "$out/time"
+	/usr/bin/time -f '%e %M %U %S' -o "$out/time" "$@" >/dev/null 2>"$out/stderr" || { cat "$out/stderr" >&2; return 1; }
+	awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$out/time"
 }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
-printf '%-8s %8s | %-22s | %-22s | %-22s | %8s | %s\n' tree modules 'ours 0.1 (median, RSS)' 'ours ext (median, RSS)' 'recipe (median, RSS)' ratio '0.1 bytes identical'
+printf '%-8s %8s | %-30s | %-30s | %-30s | %8s | %s\n' tree modules 'ours 0.1 (wall, cpu, RSS)' 'ours ext (wall, cpu, RSS)' 'recipe (wall, cpu, RSS)' ratio '0.1 bytes identical'
 for t in "${trees[@]}"; do
 	name=$(basename "$(dirname "$t")")
 	mods=$(wc -l < "$t/modules.order")
 	node "$cli" symbols --objtree "$t" -o "$out/warm.klp" >/dev/null
-	: > "$out/o"; : > "$out/or"; : > "$out/e"; : > "$out/er"; : > "$out/b"; : > "$out/br"
+	: > "$out/o"; : > "$out/or"; : > "$out/oc"; : > "$out/e"; : > "$out/er"; : > "$out/ec"; : > "$out/b"; : > "$out/br"; : > "$out/bc"
 	for _ in $(seq "$RUNS"); do
-		read -r s r < <(measure node "$cli" symbols --objtree "$t" -o "$out/ours.klp"); echo "$s" >> "$out/o"; echo "$r" >> "$out/or"
-		read -r s r < <(measure node "$cli" symbols --format ext --objtree "$t" -o "$out/ext.klp"); echo "$s" >> "$out/e"; echo "$r" >> "$out/er"
+		read -r s r c < <(measure node "$cli" symbols --objtree "$t" -o "$out/ours.klp"); echo "$s" >> "$out/o"; echo "$r" >> "$out/or"; echo "$c" >> "$out/oc"
+		read -r s r c < <(measure node "$cli" symbols --format ext --objtree "$t" -o "$out/ext.klp"); echo "$s" >> "$out/e"; echo "$r" >> "$out/er"; echo "$c" >> "$out/ec"
 	done
 	for _ in $(seq "$BASE_RUNS"); do
-		read -r s r < <(measure bash "$baseline" "$t" "$out/base.klp"); echo "$s" >> "$out/b"; echo "$r" >> "$out/br"
+		read -r s r c < <(measure bash "$baseline" "$t" "$out/base.klp"); echo "$s" >> "$out/b"; echo "$r" >> "$out/br"; echo "$c" >> "$out/bc"
 	done
-	o=$(median < "$out/o"); orss=$(sort -n "$out/or" | tail -1)
-	e=$(median < "$out/e"); erss=$(sort -n "$out/er" | tail -1)
-	b=$(median < "$out/b"); brss=$(sort -n "$out/br" | tail -1)
-	if cmp -s "$out/ours.klp" "$out/base.klp"; then same="yes ($(wc -c < "$out/ours.klp") bytes, $(wc -l < "$out/ours.klp") lines)"; else same="NO: $(cmp "$out/ours.klp" "$out/base.klp" 2>&1 | head -1)"; fi
+	o=$(median < "$out/o"); orss=$(sort -n "$out/or" | tail -1); oc=$(median < "$out/oc")
+	e=$(median < "$out/e"); erss=$(sort -n "$out/er" | tail -1); ec=$(median < "$out/ec")
+	b=$(median < "$out/b"); brss=$(sort -n "$out/br" | tail -1); bc=$(median < "$out/bc")
+	if cmp -s "$out/ours.klp" "$out/base.klp"; then same="yes ($(wc -c < "$out/ours.klp") bytes, $(wc -l < "$out/ours.klp") lines)"; else same="NO: $(cmp "$out/ours.klp" "$out/base.klp" 2>&1 | head -1 || true)"; fi
 	ratio=$(awk -v b="$b" -v o="$o" 'BEGIN { printf "%.0fx", (o > 0 ? b / o : 0) }')
-	printf '%-8s %8s | %7ss %7.1f MiB | %7ss %7.1f MiB | %7ss %7.1f MiB | %8s | %s\n' "$name" "$mods" \
-		"$o" "$(awk -v k="$orss" 'BEGIN{print k/1024}')" "$e" "$(awk -v k="$erss" 'BEGIN{print k/1024}')" \
-		"$b" "$(awk -v k="$brss" 'BEGIN{print k/1024}')" "$ratio" "$same"
+	mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+	printf '%-8s %8s | %7ss %6ss %7s MiB | %7ss %6ss %7s MiB | %7ss %6ss %7s MiB | %8s | %s\n' "$name" "$mods" \
+		"$o" "$oc" "$(mib "$orss")" "$e" "$ec" "$(mib "$erss")" "$b" "$bc" "$(mib "$brss")" "$ratio" "$same"
 	echo "         ext map: $(wc -c < "$out/ext.klp") bytes, $(wc -l < "$out/ext.klp") lines, gzip -1: $(gzip -1c "$out/ext.klp" | wc -c) bytes (runs: ours $RUNS, recipe $BASE_RUNS; RSS = max over runs)"
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); medians of wall and cpu; ratio = recipe wall / ours wall (0.1)"
