@@ -151,7 +151,7 @@ done <"$dir/config.wanted"
 
 # --- 5. build ------------------------------------------------------------------------------------
 run make -j"$jobs" bzImage vmlinux modules
-[ -f arch/x86/boot/bzImage ] && [ -f vmlinux ] && [ -f System.map ] || die "build produced no bzImage/vmlinux"
+if [ ! -f arch/x86/boot/bzImage ] || [ ! -f vmlinux ] || [ ! -f System.map ]; then die "build produced no bzImage/vmlinux/System.map"; fi
 
 t1=$(date +%s)
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) in $((t1 - t0)) s" >"$stamp"

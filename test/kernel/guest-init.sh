@@ -72,6 +72,7 @@ echo "KLPT cmdline $(cat /proc/cmdline)"
 echo "KLPT kernel $(uname -r)"
 klog
 if [ -n "$case_name" ] && [ -f "/cases/$case_name.sh" ]; then
+	# shellcheck disable=SC1090
 	. "/cases/$case_name.sh"
 else
 	echo "KLPT no such case: '$case_name'"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by run.sh and selftest-hand.sh (sourced, not run).
 
 # build_test_modules TREE MODS REPO LOG: copy modules/ to MODS and build it out of tree against

@@ -293,7 +293,7 @@ make_pos3() {
 		echo "needs the converted test_klp_convert2.ko: $(cat "$why_dir/test_klp_convert2" 2>/dev/null)" >"$why_dir/test_klp_convert2.pos3"
 		return
 	fi
-	n=$(grep -c -a -F "$from" "$in" || true)
+	n=$(grep -o -a -F "$from" "$in" | wc -l)
 	if [ "$n" != 1 ]; then
 		echo "converted test_klp_convert2.ko has $n strings '$from', want 1" >"$why_dir/test_klp_convert2.pos3"
 		return
@@ -397,7 +397,7 @@ expectations() {
 
 # check_log CASE LOG: prints the first unmet expectation, nothing if all are met.
 check_log() {
-	local case=$1 log=$2 cmdline= e kind text i cur=0 found
+	local case=$1 log=$2 cmdline="" e kind text i cur=0 found
 	local -a L
 	mapfile -t L < <(tr -d '\r' <"$log")
 	for i in "${!L[@]}"; do
