@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { kernelModuleName, moduleNameProblem, checkModuleName } from '../../src/klp/modname.js';
-import { sortNameOffsets } from '../../src/klp/bytesort.js';
+import { sortNameOffsets, sortOffsetsInPlace } from '../../src/klp/bytesort.js';
 import { ignoredByName, kallsymsVisible, mayBeLinkerProvided } from '../../src/klp/kallsyms.js';
 import { loadSymbolMap } from '../../src/klp/symbol-map.js';
 import { KlpError, SymbolMapError } from '../../src/klp/errors.js';
@@ -64,6 +64,10 @@ test('sortNameOffsets orders by bytes (strcmp) and keeps equal names in input or
     const order = sortNameOffsets(bytes, offs, names.length);
     const want = names.map((n, i) => [n, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])).map((x) => x[1]);
     assert.deepEqual(Array.from(order.subarray(0, names.length)), want, `size ${size}`);
+    const direct = offs.slice();
+    sortOffsetsInPlace(bytes, direct, direct.length);
+    const asNames = (o: Uint32Array): string[] => Array.from(o, (x) => names[offs.indexOf(x)]!);
+    assert.deepEqual(asNames(direct), want.map((i) => names[i]!), `in place, size ${size}`);
   }
 });
 
