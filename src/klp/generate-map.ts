@@ -18,7 +18,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_SECTION } from '../elf/index.js';
+import { ElfFile, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { sortOffsetsInPlace } from './bytesort.js';
 import { compressionOf, decompressFile } from './decompress.js';
@@ -472,7 +472,9 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: Symbo
     hi[i] = st.valueHi(i);
     lo[i] = st.valueLo(i);
   }
-  const weak = (i: number): number => ((st.info[i]! >>> 4) === STB_WEAK ? 1 : 0);
+  // kallsyms.c tests nm's letter: W/w only. A weak STT_OBJECT prints as V (BFD's BSF_OBJECT) and
+  // does not count as weak there.
+  const weak = (i: number): number => ((st.info[i]! >>> 4) === STB_WEAK && (st.info[i]! & 0xf) !== STT_OBJECT ? 1 : 0);
   keep.sort((a, b) => {
     if (hi[a] !== hi[b]) return hi[a]! - hi[b]!;
     if (lo[a] !== lo[b]) return lo[a]! - lo[b]!;

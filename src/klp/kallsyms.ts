@@ -13,7 +13,8 @@
  *     n, every other absolute (A) symbol except `__kernel_syscall_via_break`,
  *     `__kernel_syscall_via_epc`, `__kernel_sigtramp`, `__gp`, and names of KSYM_NAME_LEN (512)
  *     bytes or more. With CONFIG_KALLSYMS_ALL (livepatch selects it) no address-range filter
- *     applies. `sort_symbols()`/`compare_symbols()` then order by address; ties: non-weak first,
+ *     applies. `sort_symbols()`/`compare_symbols()` then order by address; ties: non-weak (nm W/w;
+ *     a weak object prints V and is not weak there) first,
  *     then names that do not look linker-provided (`__start_*`, `__stop_*`, `__end_*`, `*_start`,
  *     `*_end`, names of 8+ bytes starting `__`), then fewer leading underscores, then the input
  *     order, which is `nm -n` order (address, then name in byte order, then symbol-table order).
