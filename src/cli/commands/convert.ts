@@ -12,8 +12,8 @@ import { loadRules } from '../../klp/rules.js';
 import { loadSymbolMap } from '../../klp/symbol-map.js';
 import { loadSymvers } from '../../klp/symvers.js';
 import { validateKlpModule } from '../../klp/validate.js';
-import { parseKlpSymName, symbolNameLimit } from '../../klp/klpname.js';
-import { SHN_LIVEPATCH } from '../../klp/constants.js';
+import { symbolNameLimit } from '../../klp/klpname.js';
+import { wantedNames } from '../../klp/wanted.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { warn } from '../report.js';
@@ -97,28 +97,3 @@ export const command: Command = {
     return 0;
   },
 };
-
-/** wantedNames lists the undefined symbol names of a module, so the map loader keeps only those. */
-function wantedNames(elf: ElfFile): Set<string> {
-  const want = new Set<string>();
-  const st = elf.symtabIndex();
-  if (st === undefined) return want;
-  const t = elf.symbols(st);
-  for (let i = 1; i < t.count; i++) {
-    if (t.shndx[i] === SHN_LIVEPATCH) {
-      // already converted (idempotent re-run): the verifier looks these names up
-      const p = parseKlpSymName(t.name(i));
-      if (p) want.add(p.name);
-      continue;
-    }
-    if (t.shndx[i] !== 0) continue;
-    const n = t.name(i);
-    want.add(n);
-    // exports are looked up through their __ksymtab_/__export_symbol_ lines in the 0.1 map
-    want.add('__ksymtab_' + n);
-    want.add('__export_symbol_' + n);
-    const m = /^\.klp\.sym\.rela\.[^.]+\.[^.]+\.(.+)[,.]\d+$/.exec(n);
-    if (m) want.add(m[1]!);
-  }
-  return want;
-}
