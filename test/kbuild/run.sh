@@ -17,7 +17,7 @@ shared=${KLP_SHARED:-$repo/../shared}
 work=${KLP_KBUILD_WORK:-$HOME/.cache/klp-convert/kbuild-work/test}
 conv="node $repo/dist/src/cli/main.js"
 jobs=2
-cases=${KLP_BOOT_CASES:-"sample lp1 lp1-late lp1-reload lp2 lp2-late lp2-reload data data-late keys keys-tp_printk sections dash dash-late unconverted"}
+cases=${KLP_BOOT_CASES:-"sample lp1 lp1-late lp1-reload lp2 lp2-late lp2-reload lp3 dup data data-late keys keys-tp_printk sections dash dash-late unconverted"}
 t0=$(date +%s)
 pass=0
 fail=0
@@ -116,8 +116,8 @@ note "no-change 'make -j$jobs modules': unpatched ${t_unpatched}s, patched ${t_p
 ext=$work/ext
 rm -rf "$ext"
 rsync -a "$repo/test/kernel/modules/" "$ext/"
-# the livepatches that need --resolve rules cannot be converted by the drop-in form
-sed -i -e '/test_klp_convert3.o/d' -e '/test_klp_convert_dup.o/d' -e '/test_klp_convert_wrongpos.o/d' "$ext/Kbuild"
+# lp3 and dup are placed by their <module>.resolve rules; wrongpos is meant to fail (tested below)
+sed -i -e '/test_klp_convert_wrongpos.o/d' "$ext/Kbuild"
 if make -C "$tree" M="$ext" KLP_INCLUDE="$repo/include" KLP_CONVERT="$conv" modules >"$work/ext.log" 2>&1; then
 	ok extmod-build "without KBUILD_MODPOST_WARN"
 else
@@ -125,7 +125,7 @@ else
 fi
 check extmod-modules.livepatch-in-M test -s "$ext/modules.livepatch"
 check extmod-tree-list-untouched diff <(LC_ALL=C sort modules.livepatch) <(echo "$want_lp")
-for lp in test_klp_convert1 test_klp_convert2 test_klp_convert_data test_klp_convert_keys test_klp_convert_sections test_klp_convert_dash; do
+for lp in test_klp_convert1 test_klp_convert2 test_klp_convert3 test_klp_convert_dup test_klp_convert_data test_klp_convert_keys test_klp_convert_sections test_klp_convert_dash; do
 	check "extmod-klp-line $lp" grep -qx "  KLP     $ext/$lp.ko" "$work/ext.log"
 	check "extmod-check $lp" $conv check --symbols "$ext/.tmp_symbols.klpx" "$ext/$lp.ko"
 done
