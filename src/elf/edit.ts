@@ -117,6 +117,17 @@ export class ElfEditor {
       origIndex: s.index, data: undefined, nobitsSize: s.sh_type === SHT_NOBITS ? s.sh_size : 0,
     }));
     this.shstrtab = elf.header.shstrndx === 0 ? undefined : this.sections[elf.header.shstrndx];
+    // section references must be in range before any edit renumbers them
+    const n = this.sections.length;
+    elf.sections.forEach((os, i) => {
+      const s = this.sections[i]!;
+      if (linkIsSection(s) && s.sh_link >= n) {
+        throw elf.error('ELF_BAD_LINK', `section ${i} '${s.name}': sh_link ${s.sh_link} is out of range (${n} sections)`, os.headerOffset);
+      }
+      if (infoIsSection(s) && s.sh_info >= n) {
+        throw elf.error('ELF_BAD_INFO', `section ${i} '${s.name}': sh_info ${s.sh_info} is out of range (${n} sections)`, os.headerOffset);
+      }
+    });
     const stIndex = elf.symtabIndex();
     if (stIndex !== undefined) {
       if (elf.sections.filter((s) => s.sh_type === SHT_SYMTAB).length > 1) {
@@ -373,6 +384,20 @@ export class ElfEditor {
     const s = this.section(index);
     if (s.data !== undefined) return s.data;
     return s.origIndex >= 0 ? this.elf.data(s.origIndex) : new Uint8Array(0);
+  }
+
+  /**
+   * referencedSections returns the sections that the sh_link/sh_info fields of the sections
+   * outside `excluding` point at (what removeSections would refuse to remove).
+   */
+  referencedSections(excluding: ReadonlySet<number>): Set<number> {
+    const out = new Set<number>();
+    this.sections.forEach((s, i) => {
+      if (excluding.has(i)) return;
+      if (linkIsSection(s) && s.sh_link !== 0) out.add(s.sh_link);
+      if (infoIsSection(s)) out.add(s.sh_info);
+    });
+    return out;
   }
 
   /** setRelocNone turns relocation entry i into the machine's NONE type against symbol 0. */

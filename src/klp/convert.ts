@@ -399,21 +399,53 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   }
 
   // ---- 6. drop annotations and emptied relocation sections ------------------------------------
-  const removeSecs = new Set<number>([...annotationSecs, ...emptied]);
+  // A section can go only if nothing that stays refers to it: no symbol but its section symbol
+  // is defined there, and no remaining relocation names a symbol that goes with it.
+  const symbolsIn = (secs: ReadonlySet<number>, withSectionSymbols: boolean): Set<number> => {
+    const out = new Set<number>();
+    syms.forEach((sym, i) => {
+      if (i === 0 || (!withSectionSymbols && (sym.info & 0xf) === STT_SECTION)) return;
+      const sec = ed.symbolSection(i);
+      if (sec >= 0 && secs.has(sec)) out.add(i);
+    });
+    return out;
+  };
+  const annSet = new Set(annotationSecs);
+  const removeSecs = new Set<number>(annotationSecs);
+  const emptiedSet = new Set(emptied);
+  const definedInEmptied = symbolsIn(emptiedSet, false);
+  for (const i of emptied) {
+    if (![...definedInEmptied].some((k) => ed.symbolSection(k) === i)) removeSecs.add(i);
+  }
+  const goneSyms = symbolsIn(removeSecs, true);
+  ed.sections.forEach((sec, ri) => {
+    if ((sec.sh_type !== SHT_RELA && sec.sh_type !== SHT_REL) || removeSecs.has(ri) || sec.sh_link !== symtab) return;
+    for (const rel of ed.relocations(ri)) {
+      if (!goneSyms.has(rel.sym)) continue;
+      const target = ed.symbolSection(rel.sym);
+      if (annSet.has(target)) {
+        problems.push({ code: 'ANNOTATION_REFERENCED', message: `${file}: ${ed.sections[sec.sh_info]?.name ?? sec.name}+${hex(rel.offset)}: relocation refers to '${syms[rel.sym]!.name || ed.sections[target]!.name}' in annotation section '${ed.sections[target]!.name}', which the conversion removes; annotations may only be read by klp-convert` });
+      } else {
+        removeSecs.delete(target); // keep an emptied section whose section symbol is still used
+      }
+    }
+  });
+  for (const ref of ed.referencedSections(removeSecs)) {
+    if (!removeSecs.has(ref)) continue;
+    if (annSet.has(ref)) {
+      problems.push({ code: 'ANNOTATION_REFERENCED', message: `${file}: a section that stays refers to annotation section '${ed.sections[ref]!.name}' (sh_link or sh_info), which the conversion removes` });
+    } else {
+      removeSecs.delete(ref);
+    }
+  }
+  if (problems.length > 0) throw aggregate(problems);
   const removedNames = [...removeSecs].sort((a, b) => a - b).map((i) => ed.sections[i]!.name);
   if (removeSecs.size > 0) {
     for (const i of removeSecs) {
-      const s = ed.sections[i]!;
-      if (s.sh_type === SHT_RELA || s.sh_type === SHT_REL) ed.relocations(i).length = 0;
+      const sec = ed.sections[i]!;
+      if (sec.sh_type === SHT_RELA || sec.sh_type === SHT_REL) ed.relocations(i).length = 0;
     }
-    const annSet = new Set(annotationSecs);
-    const defined: number[] = [];
-    syms.forEach((s, i) => {
-      if (i === 0 || (s.info & 0xf) === STT_SECTION) return;
-      const sec = ed.symbolSection(i);
-      if (sec >= 0 && annSet.has(sec)) defined.push(i);
-    });
-    ed.removeSymbols(defined);
+    ed.removeSymbols([...symbolsIn(removeSecs, false)]);
     ed.removeSections(removeSecs);
   }
 

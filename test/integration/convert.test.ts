@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ElfFile, SHN_UNDEF } from '../../src/elf/index.js';
+import { ElfEditor, ElfFile, SHN_UNDEF } from '../../src/elf/index.js';
 import { convertModule, type ConvertOptions } from '../../src/klp/convert.js';
 import { KlpError } from '../../src/klp/errors.js';
 import { loadSymbolMap } from '../../src/klp/symbol-map.js';
@@ -321,4 +321,19 @@ test('convert handles extended section numbering (> 65,280 sections)', (t) => {
   assert.ok(klp.length > 0, 'klp sections were created');
   assert.ok(klp.some((s) => s.sh_info > 0xff00), 'a klp section targets a section above 0xff00');
   assert.deepEqual(validateKlpModule(out, { map: map01('x86_64') }).findings.filter((f) => f.severity === 'error'), []);
+});
+
+test('--kernel-version: names over 127 characters are refused before 6.1, accepted after', () => {
+  // rename one minimal-form symbol of lp_minimal.ko to a 200-character symbol name
+  const src = fixture('x86_64', 'lp_minimal.ko');
+  const ed = new ElfEditor(ElfFile.parse(readFileSync(src), src));
+  const i = ed.symbols.findIndex((s) => s.name === '.klp.sym.rela.vmlinux.vmlinux.saved_command_line,0');
+  assert.ok(i > 0, 'fixture symbol present');
+  const long = 'x'.repeat(200);
+  ed.renameSymbol(i, `.klp.sym.rela.vmlinux.vmlinux.${long},0`);
+  const bytes = ed.write();
+  const old = expectKlpError(() => convertModule(ElfFile.parse(bytes, 'long.ko'), { file: 'long.ko', kernelVersion: '5.15' }), 'NAME_TOO_LONG');
+  assert.match(old.message, /at most 127/);
+  const res = convertModule(ElfFile.parse(bytes, 'long.ko'), { file: 'long.ko', kernelVersion: '6.12' });
+  assert.ok(klpSymbols(res.bytes).includes(`.klp.sym.vmlinux.${long},0`));
 });
