@@ -194,6 +194,7 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
       }
       if (t.name.length > symMax) return fail('NAME_TOO_LONG', `symbol name '${t.name}' has ${t.name.length} characters; the target kernel accepts at most ${symMax}`);
       if (t.name.includes(',')) return fail('NAME_HAS_COMMA', `symbol name '${t.name}' contains ',', which the kernel's .klp.sym parser cannot read`);
+      if (opts.map?.format === 'ext') initCaveat(t, where);
       return t;
     };
     // minimal scheme: the name says it all
@@ -253,7 +254,6 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
     if (opts.map.format === 'ext') {
       if (objects.length === 1 && all[0]!.count === 1) {
         const c = all[0]!;
-        if (c.init) warnings.push(`${file}: ${where}: '${name}' lives in an init section of ${c.object}; init memory is freed after initialisation`);
         return checkNames({ symObject: c.object, relaObject: c.object, name, pos: 0, via: 'map-unique' });
       }
       const why = objects.length === 1
@@ -266,6 +266,21 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
     return fail('AMBIGUOUS', `symbol '${name}' is ambiguous: ${all.length} entries in ${opts.map.path} (${objects.join(', ')}); name the one you mean`, suggestions(name, lpName(), all));
   };
 
+  /**
+   * initCaveat warns about init sections (livepatch-elf-abi.md §5.2): init memory is freed after
+   * initialisation, and while a module is still loading the kernel also counts its init symbols,
+   * so a same-named init symbol before the target shifts the position between late patching
+   * (module loading) and a live module.
+   */
+  const initCaveat = (t: Target, where: string): void => {
+    const inObj = candidatesIn(t.symObject, t.name);
+    const target = t.pos > 0 ? inObj.find((c) => c.pos === t.pos) : inObj.length === 1 ? inObj[0] : undefined;
+    if (target?.init) {
+      warnings.push(`${file}: ${where}: '${t.name}' in ${t.symObject} lives in an init section; that memory is freed once ${t.symObject === 'vmlinux' ? 'the kernel has booted' : 'the module has initialised'}`);
+    } else if (t.symObject !== 'vmlinux' && target && inObj.some((c) => c.init && c.pos < target.pos)) {
+      warnings.push(`${file}: ${where}: position ${t.pos} of '${t.name}' in ${t.symObject} counts a same-named symbol in an init section, which the kernel counts only while ${t.symObject} is loading: the relocation resolves when the patch is applied to a loading module, but not to a live one; rename the init symbol if you can`);
+    }
+  };
   const candidatesAll = (name: string): SymbolCandidate[] => (opts.map ? opts.map.lookup(name).filter((c) => c.count > 0) : []);
   const candidatesIn = (object: string, name: string): SymbolCandidate[] => candidatesAll(name).filter((c) => c.object === object);
   let lpCache: string | undefined;

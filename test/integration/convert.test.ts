@@ -337,3 +337,27 @@ test('--kernel-version: names over 127 characters are refused before 6.1, accept
   const res = convertModule(ElfFile.parse(bytes, 'long.ko'), { file: 'long.ko', kernelVersion: '6.12' });
   assert.ok(klpSymbols(res.bytes).includes(`.klp.sym.vmlinux.${long},0`));
 });
+
+test('init-section caveats are reported (target in init, or an init homonym counted before it)', (t) => {
+  const d = tmp();
+  const c = join(d, 'lp_init.c');
+  writeFileSync(c, [
+    'extern void setup(void);',
+    'extern int setup_value;',
+    'int lp_use(void) { setup(); return setup_value; }',
+    '__attribute__((section(".modinfo"), used)) static const char tag[] = "livepatch=Y";',
+  ].join('\n'));
+  const o = join(d, 'lp_init.ko');
+  const cc = spawnSync('gcc', ['-c', '-O2', '-fno-pic', '-mcmodel=kernel', '-o', o, c], { encoding: 'utf8' });
+  if (cc.error || cc.status !== 0) {
+    t.skip(`gcc unavailable: ${cc.stderr ?? cc.error}`);
+    return;
+  }
+  const ext = makeExtMapLoaded('x86_64');
+  const elf = () => ElfFile.parse(readFileSync(o), o);
+  // target_mod: setup 1 = a (.init.text), 2 = b (.text); setup_value 1 = a (.init.data), 2 = b (.data)
+  const late = convertModule(elf(), { file: o, map: ext, rules: parseRules('target_mod setup pos=2\ntarget_mod setup_value file=homonyms_b.c\n', 'r') });
+  assert.equal(late.warnings.filter((w) => /counts a same-named symbol in an init section/.test(w)).length, 2, late.warnings.join('\n'));
+  const init = convertModule(elf(), { file: o, map: ext, rules: parseRules('target_mod setup pos=1\ntarget_mod setup_value pos=1\n', 'r') });
+  assert.equal(init.warnings.filter((w) => /lives in an init section/.test(w)).length, 2, init.warnings.join('\n'));
+});
