@@ -754,13 +754,15 @@ function ensure(out: { bytes: Uint8Array; len: number }, need: number): void {
 
 /**
  * writeFileAtomic writes bytes to a temporary file next to `target` and renames it over the
- * target, so a failed run never leaves a half-written file where make would find it.
+ * target, so a failed run never leaves a half-written file where make would find it. `bytes` may
+ * be a list of parts, written one after the other (no joined copy).
  */
-export function writeFileAtomic(target: string, bytes: Uint8Array, mode = 0o644): void {
+export function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[], mode = 0o644): void {
   const dir = path.dirname(path.resolve(target));
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   try {
-    fs.writeFileSync(tmp, bytes, { mode });
+    if (bytes instanceof Uint8Array) fs.writeFileSync(tmp, bytes, { mode });
+    else writeParts(tmp, bytes, mode);
     fs.renameSync(tmp, target);
   } catch (e) {
     try {
@@ -769,6 +771,17 @@ export function writeFileAtomic(target: string, bytes: Uint8Array, mode = 0o644)
       /* already gone */
     }
     throw e;
+  }
+}
+
+function writeParts(file: string, parts: readonly Uint8Array[], mode: number): void {
+  const fd = fs.openSync(file, 'w', mode);
+  try {
+    for (const p of parts) {
+      for (let done = 0; done < p.length;) done += fs.writeSync(fd, p, done, p.length - done);
+    }
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

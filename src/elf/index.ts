@@ -12,5 +12,5 @@ export type { Reloc } from './reloc.js';
 export { ElfEditor, writeFileAtomic } from './edit.js';
 export type { EditSymbol, EditSection, NewSection, WriteOptions } from './edit.js';
 export { relocTypeName, relocNoneType, isKnownMachine } from './arch/relocs.js';
-export { BufferSource, FileSource } from './source.js';
+export { BufferSource, FileSource, ReadArena } from './source.js';
 export type { ByteSource } from './source.js';

@@ -15,7 +15,7 @@ import {
   SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, SHT_DYNSYM, SHT_GROUP,
 } from './constants.js';
 import { ElfFormatError } from './errors.js';
-import { BufferSource, FileSource, type ByteSource } from './source.js';
+import { BufferSource, FileSource, type ByteSource, type ReadArena } from './source.js';
 import { RelocTable } from './reloc.js';
 import { SymbolTable } from './symtab.js';
 
@@ -98,9 +98,12 @@ export class ElfFile {
     this.sections = parseSections(file, src, this.header);
   }
 
-  /** openElf-style constructor over a file on disk, reading lazily with positional reads. */
-  static open(path: string): ElfFile {
-    const src = new FileSource(path);
+  /**
+   * openElf-style constructor over a file on disk, reading lazily with positional reads; with an
+   * `arena`, every read lands in it (ReadArena: valid until the caller resets the arena).
+   */
+  static open(path: string, opts: { arena?: ReadArena } = {}): ElfFile {
+    const src = new FileSource(path, opts.arena);
     try {
       return new ElfFile(path, src);
     } catch (e) {
@@ -178,6 +181,34 @@ export class ElfFile {
     return d;
   }
 
+  /**
+   * load reads the contents of several sections into the cache with as few reads as possible:
+   * sections whose contents lie within NEARBY bytes of each other (a symbol table and its string
+   * table, typically) are read together. Each section is checked as data() checks it.
+   */
+  load(indexes: readonly number[]): void {
+    const todo = indexes.map((i) => this.section(i))
+      .filter((s) => !this.dataCache.has(s.index) && s.sh_type !== SHT_NOBITS && s.sh_size !== 0)
+      .sort((a, b) => a.sh_offset - b.sh_offset);
+    for (let i = 0; i < todo.length;) {
+      let j = i + 1;
+      let end = todo[i]!.sh_offset + todo[i]!.sh_size;
+      while (j < todo.length && todo[j]!.sh_offset <= end + NEARBY) {
+        end = Math.max(end, todo[j]!.sh_offset + todo[j]!.sh_size);
+        j++;
+      }
+      if (j - i > 1 && end <= this.src.size) {
+        const start = todo[i]!.sh_offset;
+        const span = this.src.read(start, end - start);
+        for (let k = i; k < j; k++) {
+          const s = todo[k]!;
+          this.dataCache.set(s.index, span.subarray(s.sh_offset - start, s.sh_offset - start + s.sh_size));
+        }
+      }
+      i = j; // single sections, and spans past the end, are read (and checked) by data()
+    }
+  }
+
   /** rawBytes reads an arbitrary checked range of the file (used by the editor to copy gaps). */
   rawBytes(offset: number, length: number): Uint8Array {
     if (offset < 0 || length < 0 || offset + length > this.src.size) {
@@ -221,6 +252,7 @@ export class ElfFile {
         throw this.error('ELF_BAD_SIZE', `section ${x.index} '${x.name}': ${shndxTable.length} bytes for ${count} symbols`, x.headerOffset);
       }
     }
+    this.load([idx, strSec.index]);
     const tab = new SymbolTable(this, idx, this.data(idx), this.data(strSec.index), shndxTable, s.sh_offset);
     this.symCache.set(idx, tab);
     return tab;
@@ -270,17 +302,27 @@ export class ElfFile {
   }
 }
 
-function u64(v: DataView, off: number, le: boolean, file: string, what: string): number {
-  const x = v.getBigUint64(off, le);
-  if (x > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new ElfFormatError(file, 'ELF_VALUE_TOO_LARGE', `${what} 0x${x.toString(16)} is too large`, off);
+/**
+ * u64 reads a 64-bit offset or size as a number from two 32-bit halves: no bigint per field
+ * (four per section header showed up in profiles of files with many sections). `what` names the
+ * field in the error; `section` >= 0 prefixes it with the section index.
+ */
+function u64(v: DataView, off: number, le: boolean, file: string, what: string, section = -1): number {
+  const lo = v.getUint32(off + (le ? 0 : 4), le);
+  const hi = v.getUint32(off + (le ? 4 : 0), le);
+  if (hi > 0x1fffff) {
+    const x = v.getBigUint64(off, le);
+    const name = section >= 0 ? `section ${section} ${what}` : what;
+    throw new ElfFormatError(file, 'ELF_VALUE_TOO_LARGE', `${name} 0x${x.toString(16)} is too large`, off);
   }
-  return Number(x);
+  return hi * 0x100000000 + lo;
 }
 
 function parseHeader(file: string, src: ByteSource): ElfHeader {
   if (src.size < 16) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF header`, 0);
-  const ident = src.read(0, 16).slice();
+  // one read for e_ident and the rest of the header (the ELF64 header is the larger one)
+  const head = src.read(0, Math.min(src.size, LAYOUT[64].ehdr));
+  const ident = head.slice(0, 16);
   if (ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) {
     throw new ElfFormatError(file, 'ELF_BAD_MAGIC', 'not an ELF file (bad magic)', 0);
   }
@@ -291,8 +333,7 @@ function parseHeader(file: string, src: ByteSource): ElfHeader {
   const bits = cls === ELFCLASS64 ? 64 : 32;
   const L = LAYOUT[bits];
   if (src.size < L.ehdr) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF${bits} header`, 0);
-  const b = src.read(0, L.ehdr);
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const v = new DataView(head.buffer, head.byteOffset, L.ehdr);
   const le = data === ELFDATA2LSB;
   let e_entry: bigint, e_phoff: number, e_shoff: number, o: number;
   if (bits === 64) {
@@ -349,10 +390,18 @@ function parseHeader(file: string, src: ByteSource): ElfHeader {
   };
 }
 
+/** sections whose contents are at most this far apart are read with one read (see ElfFile.load) */
+const NEARBY = 4096;
+
 function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionHeader[] {
   if (h.shnum === 0) return [];
   const L = LAYOUT[h.bits];
-  const table = src.read(h.e_shoff, h.shnum * h.e_shentsize);
+  // linkers and objcopy put the section name table just before the header table: read a little
+  // before it in the same read, saving a read per file when the names are there
+  const tableSize = h.shnum * h.e_shentsize;
+  const before = Math.min(h.e_shoff, NEARBY);
+  const window = src.read(h.e_shoff - before, before + tableSize);
+  const table = window.subarray(before);
   const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const le = h.littleEndian;
   // built with name '' and named below in place: a spread copy per section showed up in profiles
@@ -365,12 +414,12 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionHead
     if (h.bits === 64) {
       sh_flags = v.getBigUint64(o + 8, le);
       sh_addr = v.getBigUint64(o + 16, le);
-      sh_offset = u64(v, o + 24, le, file, `section ${i} sh_offset`);
-      sh_size = u64(v, o + 32, le, file, `section ${i} sh_size`);
+      sh_offset = u64(v, o + 24, le, file, 'sh_offset', i);
+      sh_size = u64(v, o + 32, le, file, 'sh_size', i);
       sh_link = v.getUint32(o + 40, le);
       sh_info = v.getUint32(o + 44, le);
-      sh_addralign = u64(v, o + 48, le, file, `section ${i} sh_addralign`);
-      sh_entsize = u64(v, o + 56, le, file, `section ${i} sh_entsize`);
+      sh_addralign = u64(v, o + 48, le, file, 'sh_addralign', i);
+      sh_entsize = u64(v, o + 56, le, file, 'sh_entsize', i);
     } else {
       sh_flags = BigInt(v.getUint32(o + 8, le));
       sh_addr = BigInt(v.getUint32(o + 12, le));
@@ -396,19 +445,24 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionHead
     if (st.sh_offset + st.sh_size > src.size) {
       throw new ElfFormatError(file, 'ELF_SECTION_PAST_EOF', `section name table ${h.shstrndx} extends past end of file`, st.headerOffset);
     }
-    names = src.read(st.sh_offset, st.sh_size);
+    const at = st.sh_offset - (h.e_shoff - before);
+    names = at >= 0 && at + st.sh_size <= before ? window.subarray(at, at + st.sh_size) : src.read(st.sh_offset, st.sh_size);
   }
+  // decoded once as latin1 and sliced per section: a Buffer and a decode per name cost more
+  const nameText = names === undefined ? '' : latin1(names, 0, names.length);
   for (const r of raw) {
     let name = '';
     if (names !== undefined) {
       if (r.sh_name >= names.length && !(r.sh_name === 0 && names.length === 0)) {
         throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${r.index}: sh_name ${r.sh_name} is past the end of the section name table (${names.length} bytes)`, r.headerOffset);
       }
-      const n = names.length === 0 ? '' : readCString(names, r.sh_name);
-      if (n === undefined) {
-        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${r.index}: name at sh_name ${r.sh_name} is not NUL-terminated`, r.headerOffset);
+      if (names.length !== 0) {
+        const end = nameText.indexOf('\0', r.sh_name);
+        if (end < 0) {
+          throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${r.index}: name at sh_name ${r.sh_name} is not NUL-terminated`, r.headerOffset);
+        }
+        name = nameText.slice(r.sh_name, end);
       }
-      name = n;
     }
     r.name = name;
   }

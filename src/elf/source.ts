@@ -23,10 +23,41 @@ export class BufferSource implements ByteSource {
   close(): void {}
 }
 
+/**
+ * ReadArena: one reusable buffer that a FileSource reads into, bump-allocated, so a caller that
+ * opens thousands of files one after another allocates (and page-faults in) its read buffers
+ * once instead of per read. Every view handed out is valid until reset(); the caller resets only
+ * after it is done with the file (and everything read from it). Growing allocates a larger
+ * buffer; views into the old one stay valid.
+ */
+export class ReadArena {
+  private buf: Buffer;
+  private used = 0;
+  constructor(initialSize = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(initialSize);
+  }
+  /** take returns `length` bytes of the arena, 8-byte aligned (typed-array views can be laid over them). */
+  take(length: number): Buffer {
+    const at = (this.used + 7) & ~7;
+    if (at + length > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(length, this.buf.length * 2));
+      this.used = length;
+      return this.buf.subarray(0, length);
+    }
+    this.used = at + length;
+    return this.buf.subarray(at, at + length);
+  }
+  /** reset makes the whole arena free again: earlier views must no longer be used. */
+  reset(): void {
+    this.used = 0;
+  }
+}
+
 export class FileSource implements ByteSource {
   readonly size: number;
   private fd: number | undefined;
-  constructor(readonly path: string) {
+  /** reads go into `arena` when given (see ReadArena), else into a new Buffer each */
+  constructor(readonly path: string, private readonly arena?: ReadArena) {
     this.fd = fs.openSync(path, 'r');
     try {
       this.size = fs.fstatSync(this.fd).size;
@@ -37,7 +68,7 @@ export class FileSource implements ByteSource {
   }
   read(offset: number, length: number): Uint8Array {
     if (this.fd === undefined) throw new Error(`${this.path}: read after close`);
-    const buf = Buffer.allocUnsafe(length);
+    const buf = this.arena !== undefined ? this.arena.take(length) : Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const n = fs.readSync(this.fd, buf, done, length - done, offset + done);

@@ -7,14 +7,15 @@
  * to stderr only when stderr is a terminal; otherwise one kbuild-style quiet line is printed on
  * stdout, like make's other `  CC      foo.o` lines.
  *
- * -j is accepted for kbuild symmetry and ignored: the job reads ~1 % of the tree's bytes with
- * synchronous positional reads, and style.md §9 measured a pool of 8 async readers slower than one
- * sequential reader on a warm cache (bench/README.md has this machine's numbers).
+ * -j N: threads, the main one included (default: 2 when there are 2 CPUs; at most 4). With two, a
+ * worker thread reads vmlinux while this thread reads modules, then both take modules; -j 1 runs
+ * everything on this thread. The bytes written never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../../elf/index.js';
-import { generateSymbolMap, type MapFormat } from '../../klp/generate-map.js';
+import { type MapFormat } from '../../klp/generate-map.js';
+import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 
@@ -28,7 +29,10 @@ Write the symbol map of a kernel build tree: vmlinux, then every module of modul
   --format F       0.1 (default; byte-identical to the 2022 kbuild recipe) or ext
                    (klp-convert-symbol-data-ext.1: kernel sympos order, binding, type, init,
                    exports, source file; see docs/symbols-format.md)
-  -j N             accepted and ignored (reading is sequential; see bench/README.md)
+  -j N             threads to use, this one included (default: 2 with 2 or more CPUs, else 1;
+                   at most ${MAX_JOBS}). With 2, a worker thread reads vmlinux while the main
+                   thread reads modules; -j 1 reads everything on one thread. The output is
+                   the same for every N.
   -v, --verbose    list the livepatch modules left out and a summary on stderr
 `;
 
@@ -36,7 +40,7 @@ export const command: Command = {
   name: 'symbols',
   summary: 'write symbols.klp from a kernel build tree (vmlinux + modules.order)',
   usage,
-  run(argv: string[]): number {
+  async run(argv: string[]): Promise<number> {
     let parsed;
     try {
       parsed = parseArgs({
@@ -66,9 +70,10 @@ export const command: Command = {
     const output = o.output ?? path.join(objtree, 'symbols.klp');
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
-    const res = generateSymbolMap({
+    const res = await generateSymbolMapParallel({
       objtree,
       format,
+      jobs: o.jobs === undefined ? defaultJobs() : Number(o.jobs),
       ...(tty
         ? {
             onProgress: (done: number, total: number): void => {
@@ -81,10 +86,10 @@ export const command: Command = {
           }
         : {}),
     });
-    writeFileAtomic(output, res.bytes);
+    writeFileAtomic(output, res.parts);
     if (o.verbose) {
       for (const l of res.plan.livepatch) process.stderr.write(`klp-convert: symbols: skipped livepatch module ${l.entry} (${l.why})\n`);
-      process.stderr.write(`klp-convert: symbols: ${output}: format ${format}, ${res.plan.modules.length + 1} objects, ${res.lines} lines, ${res.bytes.length} bytes\n`);
+      process.stderr.write(`klp-convert: symbols: ${output}: format ${format}, ${res.plan.modules.length + 1} objects, ${res.lines} lines, ${res.size} bytes\n`);
     }
     if (!tty) process.stdout.write(`  KLP     ${path.basename(output)}\n`);
     return 0;
