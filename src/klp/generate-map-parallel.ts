@@ -12,7 +12,7 @@
  *    caller gets the same error object as from a single-threaded run).
  *
  * Measured on the 2-CPU bench machine (bench/README.md, whole process, medians): cloud corpus
- * 0.33 s with -j 1 and 0.30–0.33 s with -j 2; full corpus 0.76 s and 0.63 s. The worker costs
+ * 0.33 s with -j 1 and 0.30–0.35 s with -j 2; full corpus 0.76 s and 0.63 s. The worker costs
  * ~40 ms to start (its own isolate and module graph), which is why small trees gain little.
  */
 import * as os from 'node:os';
