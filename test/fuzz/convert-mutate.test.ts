@@ -13,22 +13,13 @@ import { KlpError } from '../../src/klp/errors.js';
 import { loadSymbolMap, type SymbolMap } from '../../src/klp/symbol-map.js';
 import { validateKlpModule } from '../../src/klp/validate.js';
 import { fixture } from '../helpers/klp-world.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const SEED = Number(process.env['KLP_FUZZ_SEED'] ?? 0x636f6e76);
 const CASES = Number(process.env['KLP_CONVERT_FUZZ_CASES'] ?? 4000);
 const ARCHES = ['x86_64', 'x32', 'aarch64', 's390x', 'ppc64le', 'ppc32', 'i386', 'riscv64'];
 const FILES = ['lp_main.ko', 'lp_minimal.ko', 'lp_fsections.ko', 'lp_special.ko', 'lp_edge.ko', 'lp_err_badpos.ko'];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Input { name: string; bytes: Uint8Array; targets: [number, number][]; map: SymbolMap }
 

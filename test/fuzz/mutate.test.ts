@@ -19,22 +19,13 @@ import {
 } from '../../src/elf/index.js';
 import { buildDump, formatJson, formatText } from '../../src/cli/commands/dump.js';
 import { elfFixtures } from '../helpers/elf-fixtures.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const SEED = Number(process.env['KLP_FUZZ_SEED'] ?? 0x6b6c7021);
 const MUTATION_CASES = Number(process.env['KLP_FUZZ_CASES'] ?? 15000);
 const CASE_LIMIT_MS = 2000;
 const MAX_FIXTURE_BYTES = 256 * 1024;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class ReadOutsideFile extends Error {}
 
