@@ -236,7 +236,7 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
       const byFile = inObj.filter((c) => c.file === r.file);
       if (byFile.length !== 1) {
         return fail(byFile.length === 0 ? 'RULE_FILE_NO_MATCH' : 'RULE_FILE_AMBIGUOUS',
-          `rule '${r.object} ${name} file=${r.file}' (${r.origin}) matches ${byFile.length} symbols`, suggestions(name, lpName(), inObj.length ? inObj : candidatesAll(name)));
+          `rule '${r.object} ${name} file=${r.file}' (${r.origin}) matches ${byFile.length} symbols`, suggestions(name, inObj.length ? inObj : candidatesAll(name)));
       }
       const c = byFile[0]!;
       return checkNames({ symObject: r.object, relaObject: r.object, name, pos: c.count > 1 ? c.pos : 0, via: 'rule-file' });
@@ -259,11 +259,11 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
       const why = objects.length === 1
         ? `symbol '${name}' is ambiguous: ${all[0]!.count} definitions in ${objects[0]}`
         : `symbol '${name}' is ambiguous: defined in ${objects.length} objects (${objects.join(', ')})`;
-      return fail('AMBIGUOUS', `${why}; name the one you mean`, suggestions(name, lpName(), all));
+      return fail('AMBIGUOUS', `${why}; name the one you mean`, suggestions(name, all));
     }
     // 0.1 map (v7 rule): unique across the whole map, or the user decides
     if (all.length === 1) return checkNames({ symObject: all[0]!.object, relaObject: all[0]!.object, name, pos: 0, via: 'map-unique' });
-    return fail('AMBIGUOUS', `symbol '${name}' is ambiguous: ${all.length} entries in ${opts.map.path} (${objects.join(', ')}); name the one you mean`, suggestions(name, lpName(), all));
+    return fail('AMBIGUOUS', `symbol '${name}' is ambiguous: ${all.length} entries in ${opts.map.path} (${objects.join(', ')}); name the one you mean`, suggestions(name, all));
   };
 
   /**
@@ -283,22 +283,20 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   };
   const candidatesAll = (name: string): SymbolCandidate[] => (opts.map ? opts.map.lookup(name).filter((c) => c.count > 0) : []);
   const candidatesIn = (object: string, name: string): SymbolCandidate[] => candidatesAll(name).filter((c) => c.object === object);
-  let lpCache: string | undefined;
-  const lpName = (): string => (lpCache ??= livepatchObjectName(ed, file));
 
   /** checkPosition validates a user-given position against the map, where the map can tell. */
   const checkPosition = (object: string, name: string, pos: number): Problem | undefined => {
     if (!opts.map) return undefined;
     const inObj = candidatesIn(object, name);
     if (inObj.length === 0) {
-      return { code: 'POSITION_NO_SYMBOL', message: `no symbol '${name}' in object '${object}' of ${opts.map.path}`, detail: suggestions(name, lpName(), candidatesAll(name)) };
+      return { code: 'POSITION_NO_SYMBOL', message: `no symbol '${name}' in object '${object}' of ${opts.map.path}`, detail: suggestions(name, candidatesAll(name)) };
     }
     const count = opts.map.format === 'ext' ? inObj[0]!.count : inObj.length;
     if (pos === 0 && count > 1) {
-      return { code: 'POSITION_ZERO_AMBIGUOUS', message: `position 0 for '${name}' in '${object}', but ${count} symbols share that name (the kernel would report an unresolvable ambiguity)`, detail: suggestions(name, lpName(), inObj) };
+      return { code: 'POSITION_ZERO_AMBIGUOUS', message: `position 0 for '${name}' in '${object}', but ${count} symbols share that name (the kernel would report an unresolvable ambiguity)`, detail: suggestions(name, inObj) };
     }
     if (pos > count) {
-      return { code: 'POSITION_TOO_LARGE', message: `position ${pos} for '${name}' in '${object}', but only ${count} symbol(s) of that name exist`, detail: suggestions(name, lpName(), inObj) };
+      return { code: 'POSITION_TOO_LARGE', message: `position ${pos} for '${name}' in '${object}', but only ${count} symbol(s) of that name exist`, detail: suggestions(name, inObj) };
     }
     return undefined;
   };
@@ -487,18 +485,9 @@ function hasLivepatchTag(ed: ElfEditor): boolean {
   return false;
 }
 
-/** livepatchObjectName guesses the patch module's own name (from .modinfo "name=" or the file name). */
-function livepatchObjectName(ed: ElfEditor, file: string): string {
-  const i = ed.findSection('.modinfo');
-  if (i !== undefined) {
-    const m = /(?:^|\0)name=([^\0]+)/.exec(Buffer.from(ed.sectionData(i)).toString('latin1'));
-    if (m) return m[1]!;
-  }
-  return kernelModuleName(file.replace(/\.tmp\.ko$/, '.ko'));
-}
 
 /** suggestions prints every candidate and ready-to-paste fixes in each supported form. */
-export function suggestions(name: string, lpObject: string, cands: readonly SymbolCandidate[]): string {
+export function suggestions(name: string, cands: readonly SymbolCandidate[]): string {
   if (cands.length === 0) return '';
   const lines: string[] = ['  candidates (position as the kernel counts it):'];
   const rows = cands.map((c) => {
@@ -520,13 +509,12 @@ export function suggestions(name: string, lpObject: string, cands: readonly Symb
     for (const c of pick) lines.push(`      KLP_MODULE_RELOC(${c.object}) ${c.object}_relocs[] = { KLP_SYMPOS(${name}, ${c.count === 1 ? 0 : c.pos}) };`);
     lines.push('    assembler name on the extern declaration (minimal scheme; the inner quotes keep gas from splitting at the comma):');
     for (const c of pick) {
-      const gate = c.object === 'vmlinux' ? 'vmlinux' : c.object;
-      lines.push(`      __asm__("\\"${KLP_MINIMAL_PREFIX}${gate}.${c.object}.${name},${c.count === 1 ? 0 : c.pos}\\"")`);
+      // lp_obj (the object whose load gates the relocation) is the symbol's own object here
+      lines.push(`      __asm__("\\"${KLP_MINIMAL_PREFIX}${c.object}.${c.object}.${name},${c.count === 1 ? 0 : c.pos}\\"")`);
     }
   } else {
     lines.push(`  the 0.1 map has no positions; regenerate it with 'klp-convert symbols --format ext' to get them, or annotate with KLP_SYMPOS(${name}, <n>) (n from 1, in the kernel's order)`);
   }
-  void lpObject;
   return lines.join('\n');
 }
 
