@@ -309,11 +309,12 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   const needs = (i: number): boolean => {
     const s = syms[i]!;
     if (i === 0 || s.shndx !== SHN_UNDEF || s.name === '') return false;
-    if (s.name.startsWith(KLP_MINIMAL_PREFIX) || annotations.has(i)) return true;
+    // explicit requests win over the export check: the user asked for a klp relocation
+    if (s.name.startsWith(KLP_MINIMAL_PREFIX) || annotations.has(i) || rulesByName.has(s.name)) return true;
     if (klpNamed(s.name)) return false;
     if (s.name === '.TOC.' && h.e_machine === EM_PPC64) return false; // ppc64 TOC base, resolved by the module loader
     if (s.name === '_GLOBAL_OFFSET_TABLE_') return false;
-    if (!knowsExports) return rulesByName.has(s.name);
+    if (!knowsExports) return false;
     return !exported(s.name);
   };
   ed.sections.forEach((s, ri) => {

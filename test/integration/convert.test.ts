@@ -361,3 +361,13 @@ test('init-section caveats are reported (target in init, or an init homonym coun
   const init = convertModule(elf(), { file: o, map: ext, rules: parseRules('target_mod setup pos=1\ntarget_mod setup_value pos=1\n', 'r') });
   assert.equal(init.warnings.filter((w) => /lives in an init section/.test(w)).length, 2, init.warnings.join('\n'));
 });
+
+test('an exported symbol stays an ordinary reference unless a rule or annotation asks for it', () => {
+  const m = map01('x86_64');
+  const plain = convert('x86_64', 'lp_main.ko', { map: m });
+  assert.ok(undefinedNames(plain.bytes).includes('exported_func'));
+  const ruled = convert('x86_64', 'lp_main.ko', { map: m, rules: parseRules('vmlinux exported_func pos=0\n', 'r') });
+  assert.ok(!undefinedNames(ruled.bytes).includes('exported_func'));
+  assert.ok(klpSymbols(ruled.bytes).includes('.klp.sym.vmlinux.exported_func,0'));
+  checkOutput('x86_64', 'lp_main.ko', ruled);
+});
