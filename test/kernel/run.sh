@@ -214,6 +214,20 @@ else
 	else
 		bad symbols-ext "klp-convert symbols --format ext failed: $(first_line "$work/cli/symbols-ext.out")"
 	fi
+	# the map reads <mod>.o, the kernel counts over <mod>.ko: a view of the tree with only .ko files
+	koview=$work/koview
+	rm -rf "$koview"
+	mkdir -p "$koview"
+	ln -s "$tree/vmlinux" "$koview/vmlinux"
+	sed 's/\.o$/.ko/' "$tree/modules.order" >"$koview/modules.order"
+	while read -r m; do mkdir -p "$koview/$(dirname "$m")"; ln -s "$tree/$m" "$koview/$m"; done <"$koview/modules.order"
+	if cli symbols-ko symbols --objtree "$koview" --format ext -o "$work/symbols-ko.klpx" &&
+		cli symbols-tree-ext symbols --objtree "$tree" --format ext -o "$work/symbols-o.klpx" &&
+		node "$here/ext-o-vs-ko.mjs" "$work/symbols-o.klpx" "$work/symbols-ko.klpx" >"$work/o-vs-ko.out" 2>&1; then
+		ok ext-positions-o-vs-ko "$(tail -1 "$work/o-vs-ko.out")"
+	else
+		bad ext-positions-o-vs-ko "$(head -3 "$work/o-vs-ko.out" 2>/dev/null | tr '\n' ' ')"
+	fi
 fi
 
 # --- 4. conversion -------------------------------------------------------------------------------
