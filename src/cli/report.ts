@@ -8,6 +8,9 @@ import { EXIT, UsageError } from './errors.js';
 
 export const PROG = 'klp-convert';
 
+/** KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file */
+const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING']);
+
 export function warn(msg: string): void {
   process.stderr.write(`${PROG}: warning: ${msg}\n`);
 }
@@ -28,7 +31,7 @@ export function reportError(e: unknown): number {
   if (e instanceof KlpError) {
     process.stderr.write(`${PROG}: error: ${e.message}\n`);
     if (e.detail) process.stderr.write(e.detail.endsWith('\n') ? e.detail : e.detail + '\n');
-    return EXIT.FAIL;
+    return MISSING_INPUT.has(e.code) ? EXIT.NOINPUT : EXIT.FAIL;
   }
   if (e instanceof ElfEditError) {
     process.stderr.write(`${PROG}: internal error: ${e.message} (${e.code})\n${e.stack ?? ''}\n`);

@@ -250,12 +250,12 @@ test('symbols: errors name the file, exit non-zero, leave no output', { skip }, 
   const t = scratchTree();
   try {
     renameSync(join(t, 'vmlinux'), join(t, 'vmlinux.x'));
-    expectFailure(t, /vmlinux: no such file/, 1);
+    expectFailure(t, /vmlinux: no such file/, 66);
     renameSync(join(t, 'vmlinux.x'), join(t, 'vmlinux'));
     renameSync(join(t, 'modules.order'), join(t, 'modules.order.x'));
-    expectFailure(t, /modules\.order: no such file/, 1);
+    expectFailure(t, /modules\.order: no such file/, 66);
     writeFileSync(join(t, 'modules.order'), readFileSync(join(t, 'modules.order.x'), 'latin1') + 'drivers/gone/gone.o\n');
-    expectFailure(t, /drivers\/gone\/gone\.o: listed in modules\.order but/, 1);
+    expectFailure(t, /drivers\/gone\/gone\.o: listed in modules\.order but/, 66);
     writeFileSync(join(t, 'modules.order'), readFileSync(join(t, 'modules.order.x')));
     const victim = join(t, 'fs/nls/mod-dash.o');
     truncateSync(victim, Math.floor(statSync(victim).size / 3));

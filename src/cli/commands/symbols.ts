@@ -34,6 +34,10 @@ Write the symbol map of a kernel build tree: vmlinux, then every module of modul
                    thread reads modules; -j 1 reads everything on one thread. The output is
                    the same for every N.
   -v, --verbose    list the livepatch modules left out and a summary on stderr
+
+exit status: 0 written, 1 cannot write the map (a module cannot be decompressed), 64 usage,
+65 a malformed ELF object, 66 vmlinux, modules.order or a listed module is missing,
+73 cannot create the output.
 `;
 
 export const command: Command = {
