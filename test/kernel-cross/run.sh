@@ -42,9 +42,24 @@ ppc64le)
 	# empty NVRAM, and pseries' nvram code warns about its 0-length partition.  Removed from the
 	# log before the generic "! WARNING:" check.
 	benign=('WARNING: nvram corruption detected: 0-length partition')
+	make_targets=(vmlinux modules)
+	;;
+s390x)
+	karch=s390
+	cross=s390x-linux-gnu-
+	debarch=s390x
+	packages=(qemu-system-misc gcc-s390x-linux-gnu)
+	qemu="qemu-system-s390x"
+	image=arch/s390/boot/bzImage
+	elf_desc='ELF 64-bit MSB relocatable, IBM S/390'
+	console=ttysclp0
+	qemu_args=(-M s390-ccw-virtio -cpu qemu -m 512 -smp 1 -nographic -no-reboot)
+	skip_cases=(dup)
+	benign=()
+	make_targets=(bzImage modules)
 	;;
 *)
-	echo "usage: $0 ppc64le" >&2
+	echo "usage: $0 ppc64le|s390x" >&2
 	exit 2
 	;;
 esac
@@ -134,7 +149,7 @@ kstep() {
 		die_check kernel-build "'$*' failed (log: $buildlog)"
 	fi
 }
-if [ -f "$stamp" ] && [ -f "$tree/vmlinux" ] && cmp -s "$fragment" "$dir/config.done"; then
+if [ -f "$stamp" ] && [ -f "$tree/vmlinux" ] && [ -f "$tree/$image" ] && cmp -s "$fragment" "$dir/config.done"; then
 	note "kernel: reusing $tree (built $(cat "$stamp"))"
 else
 	rm -f "$stamp"
@@ -160,12 +175,12 @@ else
 	done <"$fragment"
 	[ -z "$lost" ] || die_check kernel-config "lost in olddefconfig: $lost"
 	cp "$fragment" "$dir/config.done"
-	(cd "$tree" && kstep make -j"$jobs" vmlinux modules)
+	(cd "$tree" && kstep make -j"$jobs" "${make_targets[@]}")
 	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) in $(($(date +%s) - t0)) s" >"$stamp"
 	note "kernel: built in $(($(date +%s) - t0)) s"
 fi
 exec 9>&-
-for f in vmlinux System.map modules.order usr/gen_init_cpio; do
+for f in vmlinux "$image" System.map modules.order usr/gen_init_cpio; do
 	[ -e "$tree/$f" ] || die_check kernel-build "$tree/$f is missing"
 done
 grep -qx CONFIG_LIVEPATCH=y "$tree/.config" || die_check kernel-config "CONFIG_LIVEPATCH=y missing"
@@ -360,7 +375,11 @@ matches() { # KIND TEXT LINE
 check_log() {
 	local case=$1 log=$2 cmdline="" e kind text i cur=0 found
 	local -a L
-	mapfile -t L < <(tr -d '\r' <"$log" | grep -a -v -F "${benign[@]/#/-e}")
+	if [ ${#benign[@]} -gt 0 ]; then
+		mapfile -t L < <(tr -d '\r' <"$log" | grep -a -v -F "${benign[@]/#/-e}")
+	else
+		mapfile -t L < <(tr -d '\r' <"$log")
+	fi
 	for i in "${!L[@]}"; do
 		if [[ ${L[i]} == "KLPT cmdline "* ]]; then cmdline=${L[i]#KLPT cmdline }; fi
 	done
