@@ -1,0 +1,24 @@
+/**
+ * klp-convert as a library: `import { convertModule, loadSymbolMap, ... } from 'klp-convert'`.
+ *
+ * The livepatch API (symbol maps, conversion, verification) is exported flat; the generic ELF
+ * layer is exported as the `elf` namespace, since it knows nothing about livepatch.
+ */
+export * as elf from './elf/index.js';
+export { convertModule, suggestions } from './klp/convert.js';
+export type { ConvertOptions, ConvertResult, ConvertedSymbol, Resolution } from './klp/convert.js';
+export { validateKlpModule } from './klp/validate.js';
+export type { Finding, KlpRelocRow, ValidateOptions, ValidateResult } from './klp/validate.js';
+export { loadSymbolMap } from './klp/symbol-map.js';
+export type { SymbolCandidate, SymbolMap } from './klp/symbol-map.js';
+export { generateSymbolMap, planTree } from './klp/generate-map.js';
+export type { GenerateOptions, GenerateResult, MapFormat } from './klp/generate-map.js';
+export { kernelModuleName, moduleNameProblem } from './klp/modname.js';
+export { loadRules, parseRules } from './klp/rules.js';
+export type { ResolveRule } from './klp/rules.js';
+export { loadSymvers } from './klp/symvers.js';
+export { klpRelaName, klpSymName, parseKlpSymName, parseKlpRelaObject, parseMinimalName, symbolNameLimit } from './klp/klpname.js';
+export { checkBaseSection } from './klp/sections.js';
+export { wantedNames } from './klp/wanted.js';
+export * from './klp/constants.js';
+export { KlpError, SymbolMapError } from './klp/errors.js';
