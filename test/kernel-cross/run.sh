@@ -75,26 +75,12 @@ src_tarball=/usr/src/linux-source-6.12.tar.xz
 
 pass=0
 fail=0
-skip() { echo "skip $1: $2"; }
-ok() { echo "ok $1${2:+ # $2}"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-note() { echo "run.sh: $*" >&2; }
-summary() {
-	note "total $(($(date +%s) - t_start)) s"
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-}
+# shellcheck source=test/kernel/lib.sh
+. "$kdir/lib.sh"
 die_check() {
 	bad "$1" "$2"
 	summary || true
 	exit 1
-}
-first_line() {
-	local l
-	l=$(grep -m1 -iE 'error|klp-convert:' "$1" 2>/dev/null || grep -m1 -v '^[[:space:]]*$' "$1" 2>/dev/null || true)
-	l=${l//$'\r'/}
-	[ ${#l} -le 300 ] || l="${l:0:300}..."
-	printf '%s' "${l:-no output}"
 }
 mkdir -p "$work" "$logs" "$cache"
 
@@ -188,8 +174,6 @@ ok kernel "$(cat "$stamp"): $tree"
 
 # --- 2. test modules (test/kernel/modules, built out of tree with ARCH/CROSS_COMPILE) ---------------
 mods=$work/modules
-# shellcheck source=test/kernel/lib.sh
-. "$kdir/lib.sh"
 note "building test modules in $mods"
 if ! build_test_modules "$tree" "$mods" "$repo" "$work/modules-build.log"; then
 	die_check modules-build "make M=$mods failed: $(grep -m1 -E 'error|Error' "$work/modules-build.log" || tail -n1 "$work/modules-build.log")"
@@ -207,21 +191,7 @@ declare -A resolve_of=(
 )
 
 # --- 3. maps ----------------------------------------------------------------------------------------
-conv_missing=
-conv=(node "$repo/dist/src/cli/main.js")
-[ -f "$repo/dist/src/cli/main.js" ] || conv_missing="$repo/dist/src/cli/main.js not found (run: npm run build)"
-[ -z "${KLP_CONVERT:-}" ] || read -r -a conv <<<"$KLP_CONVERT"
-cli() {
-	local name=$1
-	shift
-	mkdir -p "$work/cli"
-	if [ -n "$conv_missing" ]; then
-		echo "$conv_missing" >"$work/cli/$name.out"
-		return 127
-	fi
-	echo "\$ ${conv[*]} $*" >"$work/cli/$name.cmd"
-	"${conv[@]}" "$@" >"$work/cli/$name.out" 2>&1
-}
+setup_cli "$repo"
 # make_overlay DIR [EXTRA_ORDER_LINES...]: the tree (symlinks) with its own modules.order and the
 # modules.livepatch of the v7 kbuild series (livepatch modules found by their modinfo key).
 make_overlay() {
@@ -354,17 +324,7 @@ mkdir -p "$work/cases"
 } >"$work/initramfs.list"
 "$tree/usr/gen_init_cpio" "$work/initramfs.list" | gzip -1 >"$initrd"
 
-# --- 6. boots (the expectation language of test/kernel/README.md) -----------------------------------
-# shellcheck disable=SC2094 # reads the case file; nothing writes to it
-expectations() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		'@ '*) expectations "$(dirname "$1")/${line#@ }" ;;
-		'= '* | '~ '* | '/ '* | '! '*) printf '%s\n' "$line" ;;
-		esac
-	done <"$1"
-}
+# --- 6. boots (the expectation language of test/kernel/README.md; expectations() is in lib.sh) --
 matches() { # KIND TEXT LINE
 	case $1 in
 	'=') [[ $3 == "$2" ]] ;;

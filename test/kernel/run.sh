@@ -30,50 +30,20 @@ logs=$here/logs
 boot_timeout=${KLP_BOOT_TIMEOUT:-60}
 parallel=${KLP_PARALLEL:-$(nproc)}
 qemu=${KLP_QEMU:-qemu-system-x86_64}
+# shellcheck disable=SC2034 # t_start, pass and fail are read by lib.sh's ok, bad and summary
 t_start=$(date +%s)
 
+# shellcheck disable=SC2034
 pass=0
+# shellcheck disable=SC2034
 fail=0
-skip() { echo "skip $1: $2"; }
-ok() { echo "ok $1${2:+ # $2}"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-note() { echo "run.sh: $*" >&2; }
-summary() {
-	note "total $(($(date +%s) - t_start)) s"
-	echo "$pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
-}
-# first_line FILE: the first non-empty line of a file, shortened, for one-line reasons.
-first_line() {
-	local l
-	l=$(grep -m1 -iE 'error|klp-convert:' "$1" 2>/dev/null || grep -m1 -v '^[[:space:]]*$' "$1" 2>/dev/null || true)
-	l=${l//$'\r'/}
-	[ ${#l} -le 300 ] || l="${l:0:300}..."
-	printf '%s' "${l:-no output}"
-}
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 mkdir -p "$work" "$logs"
 
 # --- the CLI under test ---------------------------------------------------------------------------
-conv_missing=
-if [ -n "${KLP_CONVERT:-}" ]; then
-	read -r -a conv <<<"$KLP_CONVERT"
-else
-	conv=(node "$repo/dist/src/cli/main.js")
-	[ -f "$repo/dist/src/cli/main.js" ] || conv_missing="$repo/dist/src/cli/main.js not found (run: npm run build)"
-fi
-# cli NAME ARGS...: run the CLI; stdout+stderr to $work/cli/NAME.out; returns its exit status.
-cli() {
-	local name=$1
-	shift
-	mkdir -p "$work/cli"
-	if [ -n "$conv_missing" ]; then
-		echo "$conv_missing" >"$work/cli/$name.out"
-		return 127
-	fi
-	echo "\$ ${conv[*]} $*" >"$work/cli/$name.cmd"
-	"${conv[@]}" "$@" >"$work/cli/$name.out" 2>&1
-}
+setup_cli "$repo"
 
 # --- 1. kernel -----------------------------------------------------------------------------------
 if [ -n "${KLP_KERNEL_TREE:-}" ]; then
@@ -96,8 +66,6 @@ note "kernel tree: $tree"
 
 # --- 2. test modules -----------------------------------------------------------------------------
 mods=$work/modules
-# shellcheck source=lib.sh
-. "$here/lib.sh"
 note "building test modules in $mods"
 if ! build_test_modules "$tree" "$mods" "$repo" "$work/modules-build.log"; then
 	bad modules-build "make M=$mods failed: $(grep -m1 -E 'error|Error' "$work/modules-build.log" || tail -n1 "$work/modules-build.log")"
@@ -390,25 +358,8 @@ declare -A in_guest=()
 } >"$spec"
 "$tree/usr/gen_init_cpio" "$spec" | gzip -1 >"$initrd"
 
-# --- 6. boots ------------------------------------------------------------------------------------
-# Expectation lines in a .case file, checked against the serial log (\r stripped):
-#   = TEXT    a line equal to TEXT        } in this order, each after the previous match
-#   ~ TEXT    a line containing TEXT      }
-#   / ERE     a line matching the regex   }
-#   ! TEXT    no line contains TEXT (anywhere in the log)
-#   @ FILE    the expectation lines of cases/FILE, inserted here
-# @CMDLINE@ in TEXT stands for the guest's /proc/cmdline. Every case also expects "KLPT end" and
-# no oops, BUG, WARNING, panic or call trace.
-expectations() {
-	local line
-	while IFS= read -r line; do
-		case $line in
-		'@ '*) expectations "$(dirname "$1")/${line#@ }" ;;
-		'= '* | '~ '* | '/ '* | '! '*) printf '%s\n' "$line" ;;
-		esac
-	done <"$1"
-}
 
+# --- 6. boots (expectation lines: see expectations() in lib.sh) --------------------------------
 # check_log CASE LOG: prints the first unmet expectation, nothing if all are met.
 check_log() {
 	local case=$1 log=$2 cmdline="" e kind text i cur=0 found
