@@ -2,7 +2,6 @@
  * klp-convert check [--symbols FILE] [--symvers FILE] [--json] MODULE.ko...
  * Lists the klp relocations of livepatch modules and verifies them against the kernel's rules.
  */
-import { parseArgs } from 'node:util';
 import { ElfFile } from '../../elf/index.js';
 import { loadSymbolMap } from '../../klp/symbol-map.js';
 import { loadSymvers } from '../../klp/symvers.js';
@@ -11,6 +10,7 @@ import { symbolNameLimit } from '../../klp/klpname.js';
 import { wantedNames } from '../../klp/wanted.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
+import { parseCommandArgs } from '../args.js';
 import { PROG } from '../report.js';
 
 const usage = `usage: klp-convert check [--symbols FILE] [--symvers FILE] [--kernel-version X.Y] [--json] [-q] MODULE.ko...
@@ -29,18 +29,13 @@ export const command: Command = {
   summary: 'list and verify the klp relocations of livepatch modules',
   usage,
   run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv, allowPositionals: true,
-        options: {
-          symbols: { type: 'string' }, symvers: { type: 'string' }, 'kernel-version': { type: 'string' },
-          json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const parsed = parseCommandArgs({
+      args: argv, allowPositionals: true,
+      options: {
+        symbols: { type: 'string' }, symvers: { type: 'string' }, 'kernel-version': { type: 'string' },
+        json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+      },
+    }, usage);
     const { values: o, positionals } = parsed;
     if (positionals.length === 0) throw new UsageError(`no module given\n${usage.split('\n')[0]}`);
     // load only the names these modules can ask about (a full map has ~1.3 M lines)

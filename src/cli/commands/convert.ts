@@ -4,7 +4,6 @@
  * and the kbuild drop-in form: klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko
  */
 import * as fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { ElfFile, writeFileAtomic } from '../../elf/index.js';
 import { convertModule } from '../../klp/convert.js';
 import { KlpError } from '../../klp/errors.js';
@@ -16,6 +15,7 @@ import { symbolNameLimit } from '../../klp/klpname.js';
 import { wantedNames } from '../../klp/wanted.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
+import { parseCommandArgs } from '../args.js';
 import { warn } from '../report.js';
 
 const usage = `usage: klp-convert convert [options] INPUT.ko -o OUTPUT.ko
@@ -45,20 +45,15 @@ export const command: Command = {
   summary: 'turn relocations against unexported symbols into klp relocations',
   usage,
   run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          symbols: { type: 'string' }, symvers: { type: 'string' }, resolve: { type: 'string' },
-          'kernel-version': { type: 'string' }, 'allow-untagged': { type: 'boolean' }, json: { type: 'boolean' },
-          verbose: { type: 'boolean', short: 'v' }, output: { type: 'string', short: 'o' },
-        },
-      });
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message}\n${usage.split('\n')[0]}`);
-    }
+    const parsed = parseCommandArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        symbols: { type: 'string' }, symvers: { type: 'string' }, resolve: { type: 'string' },
+        'kernel-version': { type: 'string' }, 'allow-untagged': { type: 'boolean' }, json: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' }, output: { type: 'string', short: 'o' },
+      },
+    }, usage);
     const { values: o, positionals } = parsed;
     if (positionals.length !== 1) throw new UsageError(`expected one input module, got ${positionals.length}\n${usage.split('\n')[0]}`);
     if (!o.output) throw new UsageError(`missing -o OUTPUT\n${usage.split('\n')[0]}`);

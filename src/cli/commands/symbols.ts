@@ -12,12 +12,12 @@
  * everything on this thread. The bytes written never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
+import { parseCommandArgs } from '../args.js';
 
 const usage = `usage: klp-convert symbols [--objtree DIR] [-o FILE] [--format 0.1|ext] [-j N] [-v]
 
@@ -45,23 +45,18 @@ export const command: Command = {
   summary: 'write symbols.klp from a kernel build tree (vmlinux + modules.order)',
   usage,
   async run(argv: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          objtree: { type: 'string' },
-          output: { type: 'string', short: 'o' },
-          format: { type: 'string' },
-          jobs: { type: 'string', short: 'j' },
-          verbose: { type: 'boolean', short: 'v' },
-        },
-        allowPositionals: false,
-        strict: true,
-      });
-    } catch (e) {
-      throw new UsageError(`${(e as Error).message}\n${usage.split('\n')[0]}`);
-    }
+    const parsed = parseCommandArgs({
+      args: argv,
+      options: {
+        objtree: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        format: { type: 'string' },
+        jobs: { type: 'string', short: 'j' },
+        verbose: { type: 'boolean', short: 'v' },
+      },
+      allowPositionals: false,
+      strict: true,
+    }, usage);
     const o = parsed.values;
     const format = (o.format ?? '0.1') as MapFormat;
     if (format !== '0.1' && format !== 'ext') {
