@@ -35,6 +35,7 @@ import { klpRelaName, klpSymName, parseMinimalName, symbolNameLimit } from './kl
 import { kernelModuleName } from './modname.js';
 import type { ResolveRule } from './rules.js';
 import { checkBaseSection } from './sections.js';
+import { hasLivepatchTag } from './modinfo.js';
 import type { SymbolCandidate, SymbolMap } from './symbol-map.js';
 
 export interface ConvertOptions {
@@ -104,7 +105,7 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   const ed = new ElfEditor(elf);
   const symtab = ed.symtabIndex();
   if (symtab === undefined) throw new KlpError('NO_SYMTAB', `${file}: no symbol table; was the module stripped? convert before stripping`);
-  if (!opts.allowUntagged && !hasLivepatchTag(ed)) {
+  if (!opts.allowUntagged && !hasLivepatchTag(elf)) {
     throw new KlpError('NOT_LIVEPATCH', `${file}: .modinfo has no 'livepatch' key; add MODULE_INFO(livepatch, "Y") to the livepatch source (or pass --allow-untagged)`);
   }
   const symMax = symbolNameLimit(opts.kernelVersion);
@@ -473,17 +474,6 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
     warnings,
     changed,
   };
-}
-
-function hasLivepatchTag(ed: ElfEditor): boolean {
-  const i = ed.findSection('.modinfo');
-  if (i === undefined) return false;
-  const d = Buffer.from(ed.sectionData(i));
-  const key = Buffer.from('livepatch=');
-  for (let at = d.indexOf(key); at >= 0; at = d.indexOf(key, at + 1)) {
-    if (at === 0 || d[at - 1] === 0) return true;
-  }
-  return false;
 }
 
 

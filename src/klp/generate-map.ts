@@ -25,6 +25,7 @@ import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
 import { kernelModuleName } from './modname.js';
+import { hasLivepatchTag } from './modinfo.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
 export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
@@ -242,25 +243,6 @@ function openObject(file: string): ElfFile {
   const c = compressionOf(file);
   if (c === undefined) return ElfFile.open(file, { arena });
   return ElfFile.parse(decompressFile(file, c), file);
-}
-
-const LIVEPATCH_KEY = Buffer.from('livepatch=', 'latin1');
-
-/** hasModinfoKey is true when `.modinfo` holds `<key>=` at the start of one of its NUL-separated strings. */
-function modinfoHasLivepatch(elf: ElfFile): boolean {
-  for (const sec of elf.sections) {
-    if (sec.name !== '.modinfo') continue;
-    const d = elf.data(sec.index);
-    const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-    let from = 0;
-    for (;;) {
-      const at = b.indexOf(LIVEPATCH_KEY, from);
-      if (at < 0) break;
-      if (at === 0 || b[at - 1] === 0) return true;
-      from = at + 1;
-    }
-  }
-  return false;
 }
 
 function symtabOf(elf: ElfFile): SymbolTable | undefined {
@@ -595,7 +577,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
 export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean {
   const elf = openObject(m.file);
   try {
-    if (modinfoHasLivepatch(elf)) return false;
+    if (hasLivepatchTag(elf)) return false;
     const ext = ctx.format === 'ext';
     out.line(ext ? `*${m.kname} ${path.relative(ctx.objtree, m.file)}` : `*${m.base}`);
     const st = symtabOf(elf);

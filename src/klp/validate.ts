@@ -10,6 +10,7 @@ import {
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
 import { parseKlpRelaObject, parseKlpSymName } from './klpname.js';
 import { checkBaseSection } from './sections.js';
+import { hasLivepatchTag } from './modinfo.js';
 import type { SymbolMap } from './symbol-map.js';
 
 export interface Finding {
@@ -74,9 +75,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
   if (elf.section(st).sh_info !== firstGlobal) err('SYMTAB_INFO', `.symtab sh_info is ${elf.section(st).sh_info}, first non-local symbol is ${firstGlobal}`);
 
   // modinfo tag
-  const mi = elf.findSection('.modinfo');
-  const tagged = mi !== undefined && /(^|\0)livepatch=/.test(Buffer.from(elf.data(mi.index)).toString('latin1'));
-  if (!tagged) err('NOT_LIVEPATCH', ".modinfo has no 'livepatch' key; the kernel refuses to enable the patch");
+  if (!hasLivepatchTag(elf)) err('NOT_LIVEPATCH', ".modinfo has no 'livepatch' key; the kernel refuses to enable the patch");
 
   // symbols
   const klpSym = new Map<number, { object: string; name: string; pos: number }>();
