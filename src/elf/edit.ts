@@ -107,7 +107,6 @@ export class ElfEditor {
   private readonly groups = new Map<EditSection, { flags: number; members: EditSection[] }>();
   private readonly appendedStrings = new Map<EditSection, { extra: number[]; map: Map<string, number>; base: number }>();
   private shstrtab: EditSection | undefined;
-  private structuralChange = false;
 
   constructor(readonly elf: ElfFile) {
     this.header = elf.header;
@@ -345,7 +344,6 @@ export class ElfEditor {
       origIndex: -1, data: n.data ?? new Uint8Array(0), nobitsSize: 0,
     };
     this.sections.push(s);
-    this.structuralChange = true;
     if (s.sh_type === SHT_REL || s.sh_type === SHT_RELA) {
       s.data = undefined;
       this.relocs.set(s, []);
@@ -368,7 +366,6 @@ export class ElfEditor {
     const s = this.section(index);
     s.name = name;
     s.sh_name = -1;
-    this.structuralChange = true;
   }
 
   setSectionData(index: number, data: Uint8Array): void {
@@ -474,7 +471,6 @@ export class ElfEditor {
       this.groups.delete(s);
     }
     this.symDirty = true;
-    this.structuralChange = true;
   }
 
   // ---- writing -------------------------------------------------------------------------------

@@ -395,7 +395,6 @@ const NEARBY = 4096;
 
 function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionHeader[] {
   if (h.shnum === 0) return [];
-  const L = LAYOUT[h.bits];
   // linkers and objcopy put the section name table just before the header table: read a little
   // before it in the same read, saving a read per file when the names are there
   const tableSize = h.shnum * h.e_shentsize;

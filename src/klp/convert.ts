@@ -51,7 +51,7 @@ export interface ConvertOptions {
   allowUntagged?: boolean | undefined;
 }
 
-export type Resolution = 'minimal' | 'annotation' | 'rule-pos' | 'rule-file' | 'map-unique' | 'klp';
+export type Resolution = 'minimal' | 'annotation' | 'rule-pos' | 'rule-file' | 'map-unique';
 
 export interface ConvertedSymbol {
   name: string;
