@@ -38,55 +38,57 @@ export const command: Command = {
     }, usage);
     const { values: o, positionals } = parsed;
     if (positionals.length === 0) throw new UsageError(`no module given\n${usage.split('\n')[0]}`);
-    // load only the names these modules can ask about (a full map has ~1.3 M lines)
-    let map;
-    if (o.symbols) {
-      const want = new Set<string>();
-      for (const file of positionals) {
-        const elf = ElfFile.open(file);
-        try {
-          for (const n of wantedNames(elf)) want.add(n);
-        } finally {
-          elf.close();
-        }
-      }
-      map = loadSymbolMap(o.symbols, want);
+    // each module is opened once: its symbol table serves the map's name filter and the checks
+    const elves: ElfFile[] = [];
+    try {
+      for (const file of positionals) elves.push(ElfFile.open(file));
+      return checkModules(elves, o);
+    } finally {
+      for (const elf of elves) elf.close();
     }
-    const symvers = o.symvers ? loadSymvers(o.symvers) : undefined;
-    let errors = 0;
-    const json: unknown[] = [];
-    for (const file of positionals) {
-      const elf = ElfFile.open(file);
-      try {
-        const r = validateKlpModule(elf, { map, symvers, symMax: symbolNameLimit(o['kernel-version']) });
-        errors += r.findings.filter((x) => x.severity === 'error').length;
-        if (o.json) {
-          json.push({
-            file,
-            relocations: r.rows.map((x) => ({ ...x, offset: `0x${x.offset.toString(16)}`, addend: x.addend.toString() })),
-            findings: r.findings,
-          });
-          continue;
-        }
-        if (!o.quiet) {
-          process.stdout.write(`${file}: ${r.rows.length} klp relocation${r.rows.length === 1 ? '' : 's'}\n`);
-          let last = '';
-          for (const x of r.rows) {
-            if (x.section !== last) {
-              process.stdout.write(`  ${x.section} (object ${x.object}, applies to ${x.base})\n`);
-              last = x.section;
-            }
-            const add = x.addend === 0n ? '' : x.addend < 0n ? ` - 0x${(-x.addend).toString(16)}` : ` + 0x${x.addend.toString(16)}`;
-            const who = x.symName !== undefined ? `${x.symObject}:${x.symName} pos ${x.pos}` : x.symbol;
-            process.stdout.write(`    ${x.base}+0x${x.offset.toString(16).padEnd(6)} ${x.type.padEnd(22)} ${who}${add}\n`);
-          }
-        }
-        for (const x of r.findings) process.stderr.write(`${PROG}: ${x.severity}: ${x.message}\n`);
-      } finally {
-        elf.close();
-      }
-    }
-    if (o.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
-    return errors > 0 ? 1 : 0;
   },
 };
+
+interface CheckOptions { symbols?: string | undefined; symvers?: string | undefined; 'kernel-version'?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined }
+
+function checkModules(elves: readonly ElfFile[], o: CheckOptions): number {
+  // load only the names these modules can ask about (a full map has ~1.3 M lines)
+  let map;
+  if (o.symbols) {
+    const want = new Set<string>();
+    for (const elf of elves) for (const n of wantedNames(elf)) want.add(n);
+    map = loadSymbolMap(o.symbols, want);
+  }
+  const symvers = o.symvers ? loadSymvers(o.symvers) : undefined;
+  let errors = 0;
+  const json: unknown[] = [];
+  for (const elf of elves) {
+    const file = elf.file;
+    const r = validateKlpModule(elf, { map, symvers, symMax: symbolNameLimit(o['kernel-version']) });
+    errors += r.findings.filter((x) => x.severity === 'error').length;
+    if (o.json) {
+      json.push({
+        file,
+        relocations: r.rows.map((x) => ({ ...x, offset: `0x${x.offset.toString(16)}`, addend: x.addend.toString() })),
+        findings: r.findings,
+      });
+      continue;
+    }
+    if (!o.quiet) {
+      process.stdout.write(`${file}: ${r.rows.length} klp relocation${r.rows.length === 1 ? '' : 's'}\n`);
+      let last = '';
+      for (const x of r.rows) {
+        if (x.section !== last) {
+          process.stdout.write(`  ${x.section} (object ${x.object}, applies to ${x.base})\n`);
+          last = x.section;
+        }
+        const add = x.addend === 0n ? '' : x.addend < 0n ? ` - 0x${(-x.addend).toString(16)}` : ` + 0x${x.addend.toString(16)}`;
+        const who = x.symName !== undefined ? `${x.symObject}:${x.symName} pos ${x.pos}` : x.symbol;
+        process.stdout.write(`    ${x.base}+0x${x.offset.toString(16).padEnd(6)} ${x.type.padEnd(22)} ${who}${add}\n`);
+      }
+    }
+    for (const x of r.findings) process.stderr.write(`${PROG}: ${x.severity}: ${x.message}\n`);
+  }
+  if (o.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+  return errors > 0 ? 1 : 0;
+}
