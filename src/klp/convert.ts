@@ -341,7 +341,7 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
         problems.push({ code: 'RISCV_UNSUPPORTED', message: `${file}: ${where}: ${relocTypeName(h.e_machine, rel.type)} against '${syms[rel.sym]!.name}': riscv PCREL_HI20/LO12 pairs cannot be split into klp relocations (and riscv has no upstream livepatch support)` });
         return;
       }
-      const v = checkBaseSection(baseName, t.relaObject === 'vmlinux' && t.symObject === 'vmlinux' ? 'vmlinux' : t.symObject);
+      const v = checkBaseSection(baseName, t.relaObject === 'vmlinux' && t.symObject === 'vmlinux' ? 'vmlinux' : t.symObject, h.e_machine);
       if (!v.ok) {
         problems.push({ code: v.code!, message: `${file}: ${where}: cannot convert reference to '${syms[rel.sym]!.name}' (${t.symObject}): ${v.why}; ${v.hint}` });
         return;

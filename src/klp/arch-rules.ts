@@ -1,0 +1,40 @@
+/**
+ * Per-architecture facts of the kernel's livepatch core that decide what may be converted.
+ *
+ * The kernel applies module-specific klp relocations late: when the patch is enabled against a
+ * loaded target, or when the target loads after the patch (late module patching). By then the
+ * patch module's text, .rodata and .data..ro_after_init are read-only, so the architecture's
+ * apply_relocate_add() must write them through a text-poke helper. Each entry names that helper
+ * and the real kernels on which the test/kernel roai, roai-late, data-late and lp*-late cases
+ * (late writes into read-only text, .rodata and .data..ro_after_init) pass.
+ */
+import { EM_AARCH64, EM_PPC64, EM_S390, EM_X86_64 } from '../elf/index.js';
+
+export interface LateWriteRule {
+  /** the architecture as users name it */
+  arch: string;
+  /** how apply_relocate_add() writes into a live (read-only) module */
+  helper: string;
+  /** the kernels booted by test/kernel on which late writes to read-only sections work */
+  proven: string;
+}
+
+const LATE_WRITES: ReadonlyMap<number, LateWriteRule> = new Map([
+  [EM_X86_64, { arch: 'x86_64', helper: 'text_poke()', proven: 'Linux 6.1, 6.12, 7.2' }],
+  [EM_AARCH64, { arch: 'arm64', helper: 'aarch64_insn_copy()', proven: 'Linux 7.2' }],
+  [EM_S390, { arch: 's390x', helper: 's390_kernel_write()', proven: 'Linux 6.12' }],
+  [EM_PPC64, { arch: 'ppc64le', helper: 'patch_instruction()/patch_ulong()', proven: 'Linux 6.12' }],
+]);
+
+/**
+ * The rule for late klp writes into read-only sections of a live module on machine `machine`
+ * (ELF e_machine), or undefined when no kernel of that architecture was shown to cope.
+ */
+export function lateWriteRule(machine: number | undefined): LateWriteRule | undefined {
+  return machine === undefined ? undefined : LATE_WRITES.get(machine);
+}
+
+/** the architectures of lateWriteRule(), for messages */
+export function lateWriteArches(): string[] {
+  return [...LATE_WRITES.values()].map((r) => r.arch);
+}
