@@ -5,9 +5,13 @@
 # says.  Run through `npm run test:kernel` (which builds dist/ first) or directly.
 #
 # Output: one line per case, "ok <name>" or "FAIL <name>: <why>", then "N passed, N failed".
-# Serial logs: test/kernel/logs/<case>.log.  Scratch files: test/kernel/work/ (both gitignored).
+# Serial logs: test/kernel/logs/<case>.log.  Scratch files: test/kernel/work/ (both gitignored;
+# logs-<line>/ and work-<line>/ for KLP_KERNEL other than 6.12).
 #
 # Environment (see README.md):
+#   KLP_KERNEL         kernel line: 6.1, 6.12 (default) or 7.2 (build-kernel.sh builds it)
+#   KLP_ARCH           x86_64 (default, this script) or arm64, ppc64le, s390x (handed to
+#                      test/kernel-cross/run.sh, which runs every case that applies there)
 #   KLP_CONVERT        command that runs the CLI (default: node <repo>/dist/src/cli/main.js)
 #   KLP_SHARED         directory with reference/ and tools/ (default <repo>/../shared)
 #   KLP_KERNEL_TREE    use this built kernel tree instead of build-kernel.sh's
@@ -24,9 +28,28 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+export KLP_KERNEL=${KLP_KERNEL:-6.12}
+case $KLP_KERNEL in
+6.1 | 6.12 | 7.2) ;;
+*)
+	echo "run.sh: KLP_KERNEL=$KLP_KERNEL: want 6.1, 6.12 or 7.2" >&2
+	exit 64
+	;;
+esac
+case ${KLP_ARCH:-x86_64} in
+x86_64) ;;
+arm64 | ppc64le | s390x) exec bash "$repo/test/kernel-cross/run.sh" "$KLP_ARCH" ;;
+*)
+	echo "run.sh: KLP_ARCH=$KLP_ARCH: want x86_64, arm64, ppc64le or s390x" >&2
+	exit 64
+	;;
+esac
 shared=${KLP_SHARED:-$repo/../shared}
-work=${KLP_WORK:-$here/work}
-logs=$here/logs
+# 6.12 keeps the historical work/ and logs/; the other lines get work-<line>/ and logs-<line>/
+sfx=
+[ "$KLP_KERNEL" = 6.12 ] || sfx=-$KLP_KERNEL
+work=${KLP_WORK:-$here/work$sfx}
+logs=$here/logs$sfx
 boot_timeout=${KLP_BOOT_TIMEOUT:-60}
 parallel=${KLP_PARALLEL:-$(nproc)}
 qemu=${KLP_QEMU:-qemu-system-x86_64}
@@ -76,7 +99,8 @@ fi
 targets=(test_klp_convert_mod test-klp-dash-mod)
 # livepatch -> resolve file ("" when none)
 livepatches=(test_klp_convert1 test_klp_convert2 test_klp_convert3 test_klp_convert_sections
-	test_klp_convert_data test_klp_convert_keys test_klp_convert_dup test_klp_convert_dash)
+	test_klp_convert_data test_klp_convert_keys test_klp_convert_dup test_klp_convert_dash
+	test_klp_convert_roai)
 declare -A resolve_of=(
 	[test_klp_convert3]=test_klp_convert3.resolve
 	[test_klp_convert_dup]=test_klp_convert_dup.resolve
