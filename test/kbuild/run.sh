@@ -1,11 +1,12 @@
 #!/bin/bash
-# Checks the kbuild integration (kbuild/*.patch and kbuild/klp-convert.mk) on a real 6.12 tree:
+# Checks the kbuild integration (the patch series and kbuild/klp-convert.mk) on a real tree:
 # copies the built kernel tree of test/kernel/build-kernel.sh, applies the series, builds, checks
 # the maps, the in-tree and M= livepatch conversions, boots them in qemu through
 # test/kernel/run.sh, checks klp-convert.mk against the unpatched tree, then `make mrproper`.
 # Run through `npm run test:kbuild`. Prints one line per check and "N passed, N failed".
 #
 # Environment:
+#   KLP_KERNEL        kernel line: 6.12 (default; series kbuild/*.patch) or 7.2 (kbuild/7.2/*.patch)
 #   KLP_KERNEL_TREE   built, unpatched kernel tree to copy (default: build-kernel.sh's)
 #   KLP_KBUILD_WORK   scratch directory (default ~/.cache/klp-convert/kbuild-work/test)
 #   KLP_BOOT_CASES    test/kernel cases to boot (default below)
@@ -14,7 +15,15 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 shared=${KLP_SHARED:-$repo/../shared}
-work=${KLP_KBUILD_WORK:-$HOME/.cache/klp-convert/kbuild-work/test}
+export KLP_KERNEL=${KLP_KERNEL:-6.12}
+case $KLP_KERNEL in
+6.12) series=$repo/kbuild ;;
+7.2) series=$repo/kbuild/7.2 ;;
+*) echo "kbuild: KLP_KERNEL=$KLP_KERNEL: the kbuild series exists for 6.12 and 7.2" >&2; exit 64 ;;
+esac
+sfx=
+[ "$KLP_KERNEL" = 6.12 ] || sfx=-$KLP_KERNEL
+work=${KLP_KBUILD_WORK:-$HOME/.cache/klp-convert/kbuild-work/test$sfx}
 conv="node $repo/dist/src/cli/main.js"
 jobs=2
 cases=${KLP_BOOT_CASES:-"sample lp1 lp1-late lp1-reload lp2 lp2-late lp2-reload lp3 dup data data-late keys keys-tp_printk sections dash dash-late unconverted"}
@@ -57,13 +66,13 @@ t_unpatched=$(secs make -C "$tree" -j$jobs modules)
 pristine=$work/pristine
 rm -rf "$pristine"
 mkdir -p "$pristine"
-for p in "$repo"/kbuild/*.patch; do
+for p in "$series"/*.patch; do
 	for f in $(sed -n 's|^+++ b/||p' "$p"); do
 		[ -e "$tree/$f" ] && mkdir -p "$pristine/$(dirname "$f")" && cp -n "$tree/$f" "$pristine/$f"
 	done
 done
 ap_ok=1
-for p in "$repo"/kbuild/*.patch; do
+for p in "$series"/*.patch; do
 	(cd "$pristine" && patch -p1 -s --no-backup-if-mismatch <"$p") >"$work/patch.out" 2>&1 || { ap_ok=; bad "patch-p1 ${p##*/}" "$(cat "$work/patch.out")"; }
 	if (cd "$tree" && git apply --check -p1 "$p" && git apply -p1 "$p") >"$work/apply.out" 2>&1; then
 		ok "git-apply ${p##*/}"
@@ -126,7 +135,8 @@ fi
 check extmod-modules.livepatch-in-M test -s "$ext/modules.livepatch"
 check extmod-tree-list-untouched diff <(LC_ALL=C sort modules.livepatch) <(echo "$want_lp")
 for lp in test_klp_convert1 test_klp_convert2 test_klp_convert3 test_klp_convert_dup test_klp_convert_data test_klp_convert_keys test_klp_convert_sections test_klp_convert_dash; do
-	check "extmod-klp-line $lp" grep -qx "  KLP     $ext/$lp.ko" "$work/ext.log"
+	# 6.12 prints the M= path; 6.13+ builds in the M= directory and prints paths relative to it
+	check "extmod-klp-line $lp" grep -qxE "  KLP     ($ext/)?$lp.ko" "$work/ext.log"
 	check "extmod-check $lp" $conv check --symbols "$ext/.tmp_symbols.klpx" "$ext/$lp.ko"
 done
 
