@@ -186,7 +186,7 @@ while IFS= read -r want; do
 		if [[ " $absent " == *" $opt "* ]]; then
 			log "note: $want is not in .config ($opt does not exist, or has no prompt, on $line: see ${line_fragment#"$repo"/})"
 		elif [ "$opt" = CONFIG_TEST_LIVEPATCH ]; then
-			log "warning: $want is not in .config (the option does not exist since 6.11; the selftest modules live in tools/testing/selftests/livepatch/test_modules)"
+			log "warning: $want is not in .config (absent since 6.11, where the selftest modules live in tools/testing/selftests/livepatch/test_modules; before, it sits behind RUNTIME_TESTING_MENU, off in tinyconfig; the tests do not need it)"
 		else
 			log "error: $want did not survive olddefconfig (.config has: ${got:-nothing}); a dependency is missing (e.g. MINIX_FS needs MISC_FILESYSTEMS=y)"
 			bad=1

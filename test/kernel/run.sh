@@ -86,6 +86,13 @@ for f in vmlinux System.map arch/x86/boot/bzImage modules.order usr/gen_init_cpi
 	fi
 done
 note "kernel tree: $tree"
+# The late cases (lp*-late, data-late, roai-late) prove writes into read-only module memory only
+# when the kernel makes module memory read-only.
+if grep -qx CONFIG_STRICT_MODULE_RWX=y "$tree/.config"; then
+	ok strict-module-rwx "the late cases write into read-only module text and data"
+else
+	bad strict-module-rwx "CONFIG_STRICT_MODULE_RWX is off in $tree/.config: the late cases would not prove writes into read-only memory"
+fi
 
 # --- 2. test modules -----------------------------------------------------------------------------
 mods=$work/modules
