@@ -7,7 +7,8 @@
 #   scripts/debian-sid.sh extract PKG DESTDIR       # download PKG and dpkg -x it into DESTDIR
 #
 # apt runs with a private sources list (the mirror the system's own /etc/apt/sources.list* name,
-# suite sid, component main), private package lists and a private package cache, all under
+# suite sid, component main), private package lists and a private package cache (one of each per
+# architecture), all under
 #   ${KLP_SID_STATE:-${XDG_CACHE_HOME:-$HOME/.cache}/klp-convert/debian-sid}
 # so the system's apt state is never read for sid nor written.  The lists are refreshed when
 # older than a day (or by `update`).  Signatures are checked with Debian's archive keyring.
@@ -53,8 +54,9 @@ mirror=${KLP_SID_MIRROR:-$(system_mirror)}
 [ -f "$keyring" ] || die 69 "$keyring missing (apt-get install debian-archive-keyring)"
 
 sources=$state/sources.list
-lists=$state/lists
-pkgcache=$state/cache
+# per architecture: apt-get update drops the lists of architectures it was not asked for
+lists=$state/lists/$arch
+pkgcache=$state/cache/$arch
 apt_opts=(-o "Dir::Etc::SourceList=$sources" -o Dir::Etc::SourceParts=/nonexistent
 	-o "Dir::State::Lists=$lists" -o "Dir::Cache=$pkgcache" -o "APT::Architecture=$arch"
 	-o "APT::Architectures=$arch" -o Debug::NoLocking=1)
@@ -66,7 +68,7 @@ prepare() {
 	local want="deb [signed-by=$keyring] $mirror sid main"
 	if [ ! -f "$sources" ] || [ "$(cat "$sources")" != "$want" ]; then
 		echo "$want" >"$sources.tmp" && mv -f "$sources.tmp" "$sources"
-		rm -f "$state/updated"
+		rm -f "$state/updated-$arch"
 	fi
 }
 
@@ -76,7 +78,7 @@ update() {
 	flock 8
 	log "apt-get update (sid from $mirror, lists in $lists)"
 	apt-get "${apt_opts[@]}" -q update >&2 || die 69 "apt-get update of sid failed (network? mirror $mirror)"
-	date -u +%s >"$state/updated"
+	date -u +%s >"$state/updated-$arch"
 	exec 8>&-
 }
 
@@ -84,7 +86,7 @@ ensure_lists() {
 	prepare
 	local now then
 	now=$(date -u +%s)
-	then=$(cat "$state/updated" 2>/dev/null || echo 0)
+	then=$(cat "$state/updated-$arch" 2>/dev/null || echo 0)
 	[ $((now - then)) -lt 86400 ] || update
 }
 
