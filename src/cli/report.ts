@@ -9,7 +9,7 @@ import { EXIT, UsageError } from './errors.js';
 export const PROG = 'klp-convert';
 
 /** KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file */
-const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING']);
+const MISSING_INPUT = new Set(['TREE_NO_DIR', 'TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING']);
 
 export function warn(msg: string): void {
   process.stderr.write(`${PROG}: warning: ${msg}\n`);

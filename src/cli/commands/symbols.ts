@@ -14,6 +14,7 @@
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
+import { describeKernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -21,10 +22,14 @@ import { parseCommandArgs } from '../args.js';
 
 const usage = `usage: klp-convert symbols [--objtree DIR] [-o FILE] [--format 0.1|ext] [-j N] [-v]
 
-Write the symbol map of a kernel build tree: vmlinux, then every module of modules.order
-(livepatch modules left out), as symbols.klp.
+Write the symbol map of a kernel: vmlinux, then every module of modules.order (livepatch
+modules left out), as symbols.klp.
 
-  --objtree DIR    kernel build (output) tree holding vmlinux and modules.order (default: .)
+  --objtree DIR    the kernel (default: .): a build (output) tree holding vmlinux and
+                   modules.order; or a distribution debug package, unpacked or installed:
+                   the directory holding usr/lib/debug (e.g. / or a dpkg -x directory), or
+                   its usr/lib/debug/lib/modules/<release> directory. Without modules.order
+                   the modules are kernel/**.ko(.xz/.zst/.gz), in path order
   -o, --output F   where to write the map (default: <objtree>/symbols.klp)
   --format F       0.1 (default; byte-identical to the 2022 kbuild recipe) or ext
                    (klp-convert-symbol-data-ext.1: kernel sympos order, binding, type, init,
@@ -35,14 +40,14 @@ Write the symbol map of a kernel build tree: vmlinux, then every module of modul
                    the same for every N.
   -v, --verbose    list the livepatch modules left out and a summary on stderr
 
-exit status: 0 written, 1 cannot write the map (a module cannot be decompressed), 64 usage,
-65 a malformed ELF object, 66 vmlinux, modules.order or a listed module is missing,
-73 cannot create the output.
+exit status: 0 written, 1 cannot write the map (a module cannot be decompressed, a debug
+package root holds several kernels), 64 usage, 65 a malformed ELF object, 66 the directory,
+vmlinux, modules.order or a listed module is missing, 73 cannot create the output.
 `;
 
 export const command: Command = {
   name: 'symbols',
-  summary: 'write symbols.klp from a kernel build tree (vmlinux + modules.order)',
+  summary: 'write symbols.klp from a kernel build tree or a debug package (vmlinux + modules)',
   usage,
   async run(argv: string[]): Promise<number> {
     const parsed = parseCommandArgs({
@@ -87,6 +92,7 @@ export const command: Command = {
     });
     writeFileAtomic(output, res.parts);
     if (o.verbose) {
+      process.stderr.write(`klp-convert: symbols: ${describeKernelTree(res.plan.tree)}\n`);
       for (const l of res.plan.livepatch) process.stderr.write(`klp-convert: symbols: skipped livepatch module ${l.entry} (${l.why})\n`);
       process.stderr.write(`klp-convert: symbols: ${output}: format ${format}, ${res.plan.modules.length + 1} objects, ${res.lines} lines, ${res.size} bytes\n`);
     }
