@@ -8,9 +8,15 @@
 #   debian-sid.sh version PKG             sid's candidate version of PKG (nothing, exit 1, when none)
 #   debian-sid.sh search REGEX            apt-cache search in sid
 #   debian-sid.sh download DIR PKG...     apt-get download PKG (sid versions) into DIR
+#   debian-sid.sh chroot                  make (once) a minimal sid chroot with a kernel module
+#                                         build environment (debootstrap; root); prints its path
+#   debian-sid.sh run CMD...              run CMD in that chroot, /proc mounted for the time
 #
 # Environment:
 #   KLP_SID_STATE   state directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/klp-convert/debian-sid)
+#   KLP_SID_CHROOT_PACKAGES  what the chroot gets besides minbase (default: gcc-16 make
+#                   libc6-dev pahole libelf1t64 libssl3t64 zlib1g binutils xz-utils: what 7.2's
+#                   linux-headers and linux-kbuild packages need)
 #   KLP_SID_MIRROR  mirror URI (default: the first http(s) .../debian URI of /etc/apt/sources.list*
 #                   that is not a -security archive, else http://deb.debian.org/debian)
 # The packages are only downloaded: unpack them with dpkg -x, never install them.
@@ -73,6 +79,35 @@ download)
 	shift
 	mkdir -p "$dir"
 	(cd "$dir" && apt-get "${opts[@]}" download "$@")
+	;;
+chroot)
+	root=$state/chroot
+	if [ ! -x "$root/usr/bin/make" ]; then
+		[ "$(id -u)" = 0 ] || die "making a chroot needs root"
+		command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
+		pkgs=${KLP_SID_CHROOT_PACKAGES:-gcc-16 make libc6-dev pahole libelf1t64 libssl3t64 zlib1g binutils xz-utils}
+		rm -rf "$root.tmp"
+		mkdir -p "$state"
+		debootstrap --variant=minbase --include="${pkgs// /,}" sid "$root.tmp" "$(mirror)" >"$state/debootstrap.log" 2>&1 ||
+			die "debootstrap failed (see $state/debootstrap.log)"
+		mv "$root.tmp" "$root"
+	fi
+	echo "$root"
+	;;
+run)
+	root=$state/chroot
+	[ -x "$root/usr/bin/make" ] || die "no chroot in $root; run: $0 chroot"
+	[ $# -gt 0 ] || die "usage: $0 run CMD..."
+	# objtool reads /proc; mount it for this command only (unless it already is)
+	mounted=
+	if ! mountpoint -q "$root/proc"; then
+		mount -t proc proc "$root/proc" || die "cannot mount /proc in $root"
+		mounted=1
+	fi
+	rc=0
+	chroot "$root" "$@" || rc=$?
+	if [ -n "$mounted" ]; then umount "$root/proc" || true; fi
+	exit $rc
 	;;
 *)
 	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
