@@ -6,7 +6,8 @@
  *  - a kernel build (output) tree: `vmlinux`, `modules.order`, `<path>.o` / `<path>.ko` (what
  *    `make vmlinux modules` leaves; modules.order is written by the modules build);
  *  - a distribution debug package, unpacked (`dpkg -x`) or installed: the directory that holds
- *    `usr/lib/debug/` (Debian: linux-image-<release>-dbg; `/` when it is installed);
+ *    `usr/lib/debug/` (Debian: linux-image-<release>-dbg; `/` when it is installed), or that
+ *    `usr/lib/debug` directory itself;
  *  - that package's `usr/lib/debug/lib/modules/<release>` directory, or any `lib/modules/<release>`
  *    like directory: `kernel/**.ko` (maybe `.ko.xz`/`.ko.zst`/`.ko.gz`), perhaps `modules.order`,
  *    and `vmlinux` there or in `usr/lib/debug/boot/vmlinux-<release>`.
@@ -66,7 +67,11 @@ export function findKernelTree(dir: string): KernelTree {
   }
   const debugModules = path.join(dir, 'usr/lib/debug/lib/modules');
   if (isDir(debugModules)) return packageTree(dir, debugModules);
-  if (isDir(path.join(dir, 'kernel')) && !isFile(path.join(dir, 'Makefile'))) return modulesDirTree(dir, 'modules-dir', dir);
+  if (!isFile(path.join(dir, 'Makefile'))) {
+    // the package's usr/lib/debug itself, or a root with only the installed modules
+    if (isDir(path.join(dir, 'lib/modules'))) return packageTree(dir, path.join(dir, 'lib/modules'));
+    if (isDir(path.join(dir, 'kernel'))) return modulesDirTree(dir, 'modules-dir', dir);
+  }
   return buildTree(dir);
 }
 

@@ -108,6 +108,9 @@ test('findKernelTree: a package root, its lib/modules/<release> directory and a 
   assert.equal(root612.release, REL);
   assert.equal(root612.vmlinux, join(mod612, 'vmlinux'));
   assert.equal(root612.modulesOrder, join(mod612, 'modules.order'));
+  const debugDir = findKernelTree(join(pkg72, 'usr/lib/debug'));
+  assert.equal(debugDir.kind, 'debug-package', 'usr/lib/debug itself');
+  assert.equal(debugDir.root, mod72);
   const dir72 = findKernelTree(mod72);
   assert.equal(dir72.kind, 'modules-dir');
   assert.equal(dir72.modulesOrder, undefined, '7.2 has no modules.order');
