@@ -64,7 +64,7 @@ show)
 version)
 	need_lists
 	[ $# -eq 1 ] || die "usage: $0 version PKG"
-	v=$(apt-cache "${opts[@]}" show "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
+	v=$(apt-cache "${opts[@]}" show "$1" 2>/dev/null | sed -n 's/^Version: //p' | head -n1 || true)
 	[ -n "$v" ] || exit 1
 	echo "$v"
 	;;

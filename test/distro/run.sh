@@ -121,7 +121,6 @@ run_kernel() {
 	d=$cache/$ver
 	root=$d/root
 	hdr=$root/usr/src/linux-headers-$rel
-	common=$root/usr/src/linux-headers-$ver-common
 	work=$here/work/$ver
 	rm -rf "$work"
 	mkdir -p "$work"
