@@ -7,77 +7,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { join } from 'node:path';
 import { repoRoot } from '../helpers/elf-fixtures.js';
 import { haveTool, run } from '../helpers/symbols-tree.js';
+import { FIX, MODULES, ORDER, REL, layout612, layout72, layoutBuildTree, put } from '../helpers/debug-package.js';
 import { findKernelTree, moduleEntries } from '../../src/klp/kernel-tree.js';
 import { KlpError } from '../../src/klp/errors.js';
 
 const CLI = join(repoRoot, 'dist/src/cli/main.js');
 const RECIPE = join(repoRoot, 'test/helpers/symbols-klp-recipe.sh');
-const FIX = join(repoRoot, 'test/fixtures/bin/x86_64');
-const REL = '6.12.99+deb12-cloud-amd64';
-
-// module path under kernel/ -> fixture (lp_main.ko is a livepatch module: left out of every map)
-const MODULES: [string, string][] = [
-  ['drivers/misc/target_mod.ko', 'target_mod.ko'],
-  ['fs/keys/keys-mod.ko.gz', 'keys-mod.ko'],
-  ['samples/livepatch/lp_main.ko', 'lp_main.ko'],
-];
-// modules.order lines as Debian's 6.12 package writes them (relative to lib/modules/<release>), shuffled
-const ORDER = ['kernel/samples/livepatch/lp_main.ko', 'kernel/fs/keys/keys-mod.ko', 'kernel/drivers/misc/target_mod.ko'];
 
 function cli(args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'latin1' });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function put(p: string, bytes: Buffer): void {
-  mkdirSync(dirname(p), { recursive: true });
-  writeFileSync(p, bytes);
-}
-
-/** fillModules writes kernel/** of a lib/modules/<release> directory (and a vdso and System.map that must be ignored). */
-function fillModules(modDir: string): void {
-  for (const [rel, fix] of MODULES) {
-    const b = readFileSync(join(FIX, fix));
-    put(join(modDir, 'kernel', rel), rel.endsWith('.gz') ? gzipSync(b) : b);
-  }
-  put(join(modDir, 'vdso/vdso64.so'), readFileSync(join(FIX, 'target_mod.ko')));
-  put(join(modDir, 'System.map'), Buffer.from('ffffffff81000000 T _stext\n'));
-}
-
-/** Debian 6.12: vmlinux in boot/, a link in lib/modules/<release>, modules.order there. */
-function layout612(root: string): string {
-  const dbg = join(root, 'usr/lib/debug');
-  put(join(dbg, 'boot', `vmlinux-${REL}`), readFileSync(join(FIX, 'vmlinux')));
-  symlinkSync(`boot/vmlinux-${REL}`, join(dbg, `vmlinux-${REL}`));
-  const modDir = join(dbg, 'lib/modules', REL);
-  fillModules(modDir);
-  symlinkSync(`../../../boot/vmlinux-${REL}`, join(modDir, 'vmlinux'));
-  writeFileSync(join(modDir, 'modules.order'), ORDER.join('\n') + '\n');
-  return modDir;
-}
-
-/** Debian 7.2: vmlinux in lib/modules/<release>, boot/vmlinux-<release> links to it, no modules.order. */
-function layout72(root: string): string {
-  const dbg = join(root, 'usr/lib/debug');
-  const modDir = join(dbg, 'lib/modules', REL);
-  fillModules(modDir);
-  copyFileSync(join(FIX, 'vmlinux'), join(modDir, 'vmlinux'));
-  mkdirSync(join(dbg, 'boot'));
-  symlinkSync(`../lib/modules/${REL}/vmlinux`, join(dbg, 'boot', `vmlinux-${REL}`));
-  return modDir;
-}
-
-/** The same files as a kbuild tree: vmlinux, modules.order (<path>.ko lines), the modules. */
-function layoutBuildTree(dir: string): void {
-  copyFileSync(join(FIX, 'vmlinux'), join(dir, 'vmlinux'));
-  fillModules(dir);
-  writeFileSync(join(dir, 'modules.order'), ORDER.join('\n') + '\n');
 }
 
 let tmp: string;
