@@ -140,7 +140,7 @@ export async function generateSymbolMapParallel(opts: GenerateOptions & { jobs: 
   if (jobs <= 1) return generateSymbolMap(opts);
   const shared = new SharedArrayBuffer(3 * 4);
   // the first worker starts on vmlinux before the modules are listed: its start-up overlaps planning
-  const tree = findKernelTree(opts.objtree);
+  const tree = typeof opts.objtree === 'string' ? findKernelTree(opts.objtree) : opts.objtree;
   const first = startWorker({ objtree: tree.root, format: opts.format, vmlinux: tree.vmlinux, withVmlinux: true, shared });
   const workers = [first];
   try {

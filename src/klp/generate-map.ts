@@ -58,7 +58,8 @@ export interface TreePlan {
 }
 
 export interface GenerateOptions {
-  objtree: string;
+  /** the kernel directory (see findKernelTree), or what findKernelTree said about it */
+  objtree: string | KernelTree;
   format: MapFormat;
   /** called after each object is read */
   onProgress?: (done: number, total: number, file: string) => void;

@@ -146,3 +146,16 @@ test('symbols: a package root with two kernels asks for one (exit 1, both listed
   assert.match(r.stderr, /holds the debug files of 2 kernels \(6\.12\.99\+deb12-cloud-amd64, 7\.2\.13\+deb14-cloud-amd64\); pick one: --objtree /);
   assert.throws(() => findKernelTree(two), (e: unknown) => e instanceof KlpError && e.code === 'TREE_MANY_RELEASES');
 });
+
+test('symbols: without -o the map of a package goes to the current directory, a tree keeps its own', () => {
+  const cwd = join(tmp, 'cwd');
+  mkdirSync(cwd);
+  const r = spawnSync(process.execPath, [CLI, 'symbols', '--objtree', pkg72], { cwd, encoding: 'latin1' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(join(cwd, 'symbols.klp'), 'latin1'), map(pkg72, '0.1', 'pkg72-o.klp'));
+  assert.ok(!existsSync(join(mod72, 'symbols.klp')) && !existsSync(join(pkg72, 'symbols.klp')), 'nothing written into the package');
+  const t = spawnSync(process.execPath, [CLI, 'symbols', '--objtree', build], { cwd, encoding: 'latin1' });
+  assert.equal(t.status, 0, t.stderr);
+  assert.ok(existsSync(join(build, 'symbols.klp')), 'a tree without a release keeps <objtree>/symbols.klp');
+  rmSync(join(build, 'symbols.klp'));
+});

@@ -14,7 +14,7 @@
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
-import { describeKernelTree } from '../../klp/kernel-tree.js';
+import { describeKernelTree, findKernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -30,7 +30,8 @@ modules left out), as symbols.klp.
                    the directory holding usr/lib/debug (e.g. / or a dpkg -x directory), or
                    its usr/lib/debug/lib/modules/<release> directory. Without modules.order
                    the modules are kernel/**.ko(.xz/.zst/.gz), in path order
-  -o, --output F   where to write the map (default: <objtree>/symbols.klp)
+  -o, --output F   where to write the map (default: <objtree>/symbols.klp; ./symbols.klp
+                   for a debug package or a lib/modules/<release> directory)
   --format F       0.1 (default; byte-identical to the 2022 kbuild recipe) or ext
                    (klp-convert-symbol-data-ext.1: kernel sympos order, binding, type, init,
                    exports, source file; see docs/symbols-format.md)
@@ -70,12 +71,15 @@ export const command: Command = {
     if (o.jobs !== undefined && !/^[1-9][0-9]*$/.test(o.jobs)) {
       throw new UsageError(`-j expects a positive number, not '${o.jobs}'`);
     }
-    const objtree = o.objtree ?? '.';
-    const output = o.output ?? path.join(objtree, 'symbols.klp');
+    // a build tree keeps its map (kbuild's place for it); a distribution's package directories
+    // (a package root, a .../lib/modules/<release>) are not ours to write into: the current one
+    const tree = findKernelTree(o.objtree ?? '.');
+    const inPackage = tree.kind === 'debug-package' || (tree.kind === 'modules-dir' && tree.release !== undefined);
+    const output = o.output ?? (inPackage ? 'symbols.klp' : path.join(tree.dir, 'symbols.klp'));
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
     const res = await generateSymbolMapParallel({
-      objtree,
+      objtree: tree,
       format,
       jobs: o.jobs === undefined ? defaultJobs() : Number(o.jobs),
       ...(tty
