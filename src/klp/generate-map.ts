@@ -158,13 +158,6 @@ class FileProbe {
   }
 }
 
-/** byteSortUnique sorts latin1 strings in byte order and drops duplicates (make's $(sort)). */
-export function byteSortUnique(lines: string[]): string[] {
-  const s = [...new Set(lines)];
-  s.sort();
-  return s;
-}
-
 function readLines(p: string): string[] {
   return fs.readFileSync(p, 'latin1').split('\n').filter((l) => l.length > 0);
 }

@@ -41,9 +41,6 @@ export interface KernelTree {
   release?: string;
 }
 
-/** the suffixes a module file may have, most preferred first after `.o` (see planTree) */
-export const MODULE_SUFFIXES = ['.ko', '.ko.zst', '.ko.xz', '.ko.gz'] as const;
-
 const MODULE_FILE = /\.ko(\.zst|\.xz|\.gz)?$/;
 
 function statOf(p: string): fs.Stats | undefined {

@@ -148,6 +148,9 @@ run_kernel() {
 	else
 		ok "$series map-without-modules.order" "the package has none: kernel/**.ko in path order"
 	fi
+	# format 0.1 against the 2022 recipe run with the real nm over the same package; without a
+	# modules.order the recipe gets one listing what find(1) sees under kernel/
+	recipe_check "$series" "$root" "$dbg" "$work"
 	# the headers tree is not a map source: the error names the debug package
 	if cli "$series-symbols-headers" symbols --objtree "$hdr" -o "$work/headers.klp"; then
 		bad "$series headers-tree-refused" "symbols accepted the headers tree $hdr"
@@ -181,6 +184,29 @@ run_kernel() {
 
 	# 4. boot the distribution's kernel
 	boot_kernel "$series" "$ver"
+}
+
+# recipe_check SERIES ROOT DBG WORK: `symbols --objtree ROOT` (0.1) = the 2022 recipe over DBG
+recipe_check() {
+	local series=$1 root=$2 dbg=$3 work=$4 t=$4/recipe-tree
+	command -v nm >/dev/null || { skip "$series map-0.1-equals-2022-recipe" "nm is missing (apt-get install binutils)"; return; }
+	mkdir -p "$t"
+	ln -s "$dbg/kernel" "$t/kernel"
+	ln -s "$dbg/vmlinux" "$t/vmlinux"
+	if [ -f "$dbg/modules.order" ]; then
+		ln -s "$dbg/modules.order" "$t/modules.order"
+	else
+		(cd "$dbg" && find kernel -name '*.ko' -o -name '*.ko.[gx]z' -o -name '*.ko.zst') | sed 's/\.ko\..*$/.ko/' >"$t/modules.order"
+	fi
+	if ! bash "$repo/test/helpers/symbols-klp-recipe.sh" "$t" "$work/recipe.klp" 2>"$work/recipe.err"; then
+		bad "$series map-0.1-equals-2022-recipe" "the recipe failed: $(head -n1 "$work/recipe.err")"
+		return
+	fi
+	if cli "$series-symbols-01" symbols --objtree "$root" -o "$work/symbols.klp" && cmp -s "$work/symbols.klp" "$work/recipe.klp"; then
+		ok "$series map-0.1-equals-2022-recipe" "$(wc -l <"$work/recipe.klp") lines, $(grep -c '^\*' "$work/recipe.klp") objects, byte for byte"
+	else
+		bad "$series map-0.1-equals-2022-recipe" "differs: cmp $work/symbols.klp $work/recipe.klp"
+	fi
 }
 
 # make_kdir VER: a directory to `make -C`, standing for /lib/modules/<release>/build of the
