@@ -13,7 +13,7 @@
  * With `wanted`, only those names are materialised: the converter asks for a few dozen names out
  * of ~1.3 M lines, so the loader checks a name's length and first byte before decoding it.
  */
-import * as fs from 'node:fs';
+import { readInputFile } from '../elf/index.js';
 import { SymbolMapError } from './errors.js';
 import { kernelModuleName } from './modname.js';
 
@@ -107,7 +107,7 @@ function startsWithAscii(b: string, s: number, e: number, p: string): boolean {
 export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): SymbolMap {
   // one latin1 string for the whole file: String indexOf/slice/charCodeAt are V8 intrinsics,
   // several times faster per line than Buffer methods; latin1 keeps every byte as one unit
-  const buf = fs.readFileSync(path).toString('latin1');
+  const buf = readInputFile(path).toString('latin1');
   const nl = buf.indexOf('\n');
   const first = buf.slice(0, nl < 0 ? buf.length : nl);
   if (first === HEADER_EXT) return loadExt(path, buf, nl + 1, wanted);
