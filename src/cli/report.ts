@@ -8,8 +8,12 @@ import { EXIT, UsageError } from './errors.js';
 
 export const PROG = 'klp-convert';
 
-/** KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file */
-const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING']);
+/**
+ * KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file.
+ * A vmlinux without symbols (stripped, BTF-only) counts as missing too: the file is well-formed,
+ * so 65 ("malformed, rebuild it") would mislead; the fix is to supply another file.
+ */
+const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'VMLINUX_NO_SYMBOLS']);
 
 /** errno codes that mean "this file cannot be had" (input, 66) or "cannot be created" (output, 73); others are 74 */
 const UNAVAILABLE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);

@@ -48,6 +48,17 @@ export interface SymbolMap {
   objects(): string[];
   /** referencedBy returns the modules whose block lists the name as an undefined reference (ext only; [] for 0.1) */
   referencedBy(name: string): string[];
+  /** what the vmlinux block holds, counted over all its lines whatever `wanted` kept (see vmlinux-symbols.ts) */
+  readonly vmlinuxSummary: VmlinuxSummary;
+}
+
+export interface VmlinuxSummary {
+  /** symbol lines */
+  names: number;
+  /** exported names: `__ksymtab_`/`__export_symbol_` lines (0.1), lines with the x flag (ext) */
+  exports: number;
+  /** defined function lines, type f (ext); undefined for 0.1, which has no types */
+  functions: number | undefined;
 }
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
@@ -76,7 +87,10 @@ class MapImpl implements SymbolMap {
   readonly exports = new Set<string>();
   readonly refs = new Map<string, string[]>();
   readonly objs: string[] = [];
-  constructor(readonly format: '0.1' | 'ext', readonly path: string) {}
+  readonly vmlinuxSummary: VmlinuxSummary;
+  constructor(readonly format: '0.1' | 'ext', readonly path: string) {
+    this.vmlinuxSummary = { names: 0, exports: 0, functions: format === 'ext' ? 0 : undefined };
+  }
   lookup(name: string): SymbolCandidate[] {
     return this.byName.get(name) ?? [];
   }
@@ -130,6 +144,7 @@ function load01(path: string, b: string, start: number, wanted: ReadonlySet<stri
   let line = 1;
   let s = start;
   const n = b.length;
+  let inVmlinux = false;
   while (s < n) {
     let e = b.indexOf('\n', s);
     if (e < 0) e = n;
@@ -138,11 +153,14 @@ function load01(path: string, b: string, start: number, wanted: ReadonlySet<stri
       flush();
       obj = kernelModuleName(b.slice(s + 1, e));
       map.objs.push(obj);
+      inVmlinux = obj === 'vmlinux';
     } else {
       if (obj === undefined) throw new SymbolMapError('MAP_NAME_BEFORE_OBJECT', path, line, 'a symbol name comes before the first object line (File format error)');
+      if (inVmlinux) map.vmlinuxSummary.names++;
       if (b.charCodeAt(s) === 0x5f && (startsWithAscii(b, s, e, '__ksymtab_') || startsWithAscii(b, s, e, '__export_symbol_'))) {
         const full = b.slice(s, e);
         map.exports.add(full.startsWith('__ksymtab_') ? full.slice(10) : full.slice(16));
+        if (inVmlinux) map.vmlinuxSummary.exports++;
       }
       if (e > s && (w === undefined || w.maybe(b, s, e))) {
         const name = b.slice(s, e);
@@ -177,6 +195,7 @@ function loadExt(path: string, b: string, start: number, wanted: ReadonlySet<str
   const bad = (msg: string): never => {
     throw new SymbolMapError('MAP_BAD_LINE', path, line, msg);
   };
+  let inVmlinux = false;
   while (s < n) {
     let e = b.indexOf('\n', s);
     if (e < 0) e = n;
@@ -188,6 +207,7 @@ function loadExt(path: string, b: string, start: number, wanted: ReadonlySet<str
       if (sp < 0 || sp > e) sp = e;
       obj = b.slice(s + 1, sp);
       map.objs.push(obj);
+      inVmlinux = obj === 'vmlinux';
       files = [];
     } else if (c0 === 0x40 /* @ */) {
       const sp = b.indexOf(' ', s);
@@ -217,6 +237,12 @@ function loadExt(path: string, b: string, start: number, wanted: ReadonlySet<str
       for (let p = fs0 + 2; p < fe; p++) if (b.charCodeAt(p) === 0x78 /* x */) exported = true;
       const undef = b.charCodeAt(fs0) === 0x55; /* U */
       if (exported) map.exports.add(b.slice(s, sp));
+      if (inVmlinux) {
+        const v = map.vmlinuxSummary;
+        v.names++;
+        if (exported) v.exports++;
+        if (!undef && b.charCodeAt(fs0 + 1) === 0x66 /* f */) v.functions!++;
+      }
       if (w !== undefined && !w.maybe(b, s, sp)) {
         s = e + 1;
         continue;

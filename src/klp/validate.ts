@@ -12,6 +12,7 @@ import { parseKlpRelaObject, parseKlpSymName } from './klpname.js';
 import { checkBaseSection } from './sections.js';
 import { hasLivepatchTag } from './modinfo.js';
 import type { SymbolMap } from './symbol-map.js';
+import { symbollessMapHint } from './vmlinux-symbols.js';
 
 export interface Finding {
   severity: 'error' | 'warning';
@@ -98,7 +99,8 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
       if (name.startsWith('.klp.sym.rela.')) err('UNCONVERTED_MINIMAL', `symbol '${name}' is a minimal-scheme name that was not converted`);
       else if (!opts.symvers && !opts.map) unjudged.push(name);
       else if (!(opts.symvers ? opts.symvers.has(name) : opts.map!.isExported(name))) {
-        err('UNDEFINED_UNEXPORTED', `symbol '${name}' is undefined and not exported; loading fails with "Unknown symbol ${name}"`);
+        const hint = opts.map && !opts.map.lookup(name).length ? symbollessMapHint(opts.map) : undefined;
+        err('UNDEFINED_UNEXPORTED', `symbol '${name}' is undefined and not exported; loading fails with "Unknown symbol ${name}"${hint ? `; ${hint}` : ''}`);
       }
     }
   }
