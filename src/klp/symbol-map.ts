@@ -125,6 +125,10 @@ export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): Symbo
   const nl = buf.indexOf('\n');
   const first = buf.slice(0, nl < 0 ? buf.length : nl);
   if (first === HEADER_EXT) return loadExt(path, buf, nl + 1, wanted);
+  if (buf.startsWith('\x7fELF')) {
+    throw new SymbolMapError('MAP_IS_ELF', path, 1,
+      "this is an ELF file (a vmlinux or module?), not a symbol map; make the map from the kernel tree with 'klp-convert symbols --objtree DIR' and pass that");
+  }
   // the v7 parser compares the first 27 characters of line 1
   if (!first.startsWith(HEADER_01)) {
     throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}"; regenerate the map with 'klp-convert symbols'`);

@@ -161,3 +161,10 @@ test('a good run next to these mistakes still writes its output (the checks refu
   rmSync(join(d, 'outdir/lp-out.ko'));
   noTempFiles();
 });
+
+test('an ELF file given as the map (--symbols vmlinux) is named as such, exit 65, with how to make a map', () => {
+  const r = cli(['convert', '--symbols', 'lp.ko', 'lp.ko', '-o', 'out.ko']);
+  assert.equal(r.status, 65, r.stderr);
+  assert.equal(errorLine(r), "klp-convert: error: lp.ko:1: this is an ELF file (a vmlinux or module?), not a symbol map; make the map from the kernel tree with 'klp-convert symbols --objtree DIR' and pass that");
+  assert.equal(existsSync(join(d, 'out.ko')), false);
+});

@@ -37,8 +37,9 @@ Write the symbol map of a kernel build tree: vmlinux, then every module of modul
   -v, --verbose    list the livepatch modules left out and a summary on stderr
 
 exit status: 0 written, 1 cannot write the map (a module cannot be decompressed), 64 usage,
-65 a malformed ELF object, 66 vmlinux, modules.order or a listed module is missing,
-73 cannot create the output.
+65 a malformed ELF object, 66 vmlinux, modules.order or a listed module is missing, or
+vmlinux has no symbols (stripped, or BTF-only like a linux-headers package's: use the
+unstripped one of the kernel's debug package), 73 cannot create the output.
 `;
 
 export const command: Command = {
