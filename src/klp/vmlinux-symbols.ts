@@ -78,28 +78,33 @@ export function checkVmlinuxSymbols(elf: ElfFile, st: SymbolTable | undefined, o
 function noSymbolsError(vmlinux: string, why: string, objtree: string): KlpError {
   return new KlpError(VMLINUX_NO_SYMBOLS,
     `${vmlinux}: ${why}; the map is made from the kernel's unstripped vmlinux, which its debug package holds`,
-    debugPackageAdvice(kernelRelease(objtree)));
+    debugPackageAdvice(kernelRelease(objtree, vmlinux)));
 }
 
 /**
- * kernelRelease finds the release string (`uname -r` form) of a kernel tree: its
- * include/config/kernel.release (kbuild and linux-headers trees have it), else a `/lib/modules/<ver>`
- * or `linux-headers-<ver>` component of the path (or of the path it links to).
+ * kernelRelease finds the release string (`uname -r` form) of a kernel tree: the
+ * include/config/kernel.release of the tree or of the directory vmlinux really is in (kbuild and
+ * linux-headers trees have it), else a `/lib/modules/<ver>` or `linux-headers-<ver>` component of
+ * those paths or of what they link to.
  */
-export function kernelRelease(objtree: string): string | undefined {
-  try {
-    const r = fs.readFileSync(path.join(objtree, 'include/config/kernel.release'), 'latin1').trim();
-    if (/^[\w.+~-]+$/.test(r)) return r;
-  } catch {
-    /* not a kbuild tree: try the path */
+export function kernelRelease(objtree: string, vmlinux = path.join(objtree, 'vmlinux')): string | undefined {
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p); // missing: the path as given
+    }
+  };
+  const dirs = [objtree, path.dirname(real(vmlinux))];
+  for (const d of dirs) {
+    try {
+      const r = fs.readFileSync(path.join(d, 'include/config/kernel.release'), 'latin1').trim();
+      if (/^[\w.+~-]+$/.test(r)) return r;
+    } catch {
+      /* not a kbuild tree: try the paths */
+    }
   }
-  let real = objtree;
-  try {
-    real = fs.realpathSync(objtree);
-  } catch {
-    /* a missing tree: the path as given */
-  }
-  for (const p of [path.resolve(objtree), real]) {
+  for (const p of [path.resolve(objtree), real(objtree), real(vmlinux)]) {
     const m = /\/lib\/modules\/([^/]+)/.exec(p) ?? /\/linux-headers-([^/]+)/.exec(p);
     if (m) return m[1];
   }

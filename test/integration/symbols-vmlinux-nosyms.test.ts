@@ -14,7 +14,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSymbolsTree, haveTool, missingTools, run, type SymbolsTree } from '../helpers/symbols-tree.js';
@@ -201,6 +201,22 @@ test('the real BTF-only vmlinux of a Debian linux-headers package is refused (wh
     assert.match(r.stderr, /vmlinux: has no code section \(its sections: \.BTF, \.BTF_ids, \.symtab, \.strtab, \.shstrtab\): a BTF-only vmlinux/);
     assert.ok(r.stderr.includes(`  Debian: apt-get install linux-image-${release}-dbg, then\n`), r.stderr);
     assert.equal(existsSync(join(d, 'out.klp')), false);
+    // a tree that only links to it (no include/config): the release comes from where it links
+    const lt = join(d, 'linked');
+    mkdirSync(lt);
+    symlinkSync(join(tree, 'vmlinux'), join(lt, 'vmlinux'));
+    writeFileSync(join(lt, 'modules.order'), '');
+    const r2 = cli(['symbols', '--objtree', lt, '-o', join(d, 'out.klp')]);
+    assert.equal(r2.status, 66, r2.stderr);
+    assert.ok(r2.stderr.includes(`  Debian: apt-get install linux-image-${release}-dbg, then\n`), r2.stderr);
+    // the map the 2022 shell recipe makes from it is recognised when it is used
+    const recipeMap = join(d, 'recipe.klp');
+    run('bash', [join(repoRoot, 'test/helpers/symbols-klp-recipe.sh'), lt, recipeMap]);
+    assert.ok(readFileSync(recipeMap, 'latin1').split('\n').length > 700, 'the recipe copies its ~800 names');
+    assert.match(vmlinuxLooksSymbolless(loadSymbolMap(recipeMap))!, /no __ksymtab_ name/);
+    const c = cli(['convert', '--symbols', recipeMap, join(repoRoot, 'test/fixtures/bin/x86_64/lp_main.ko'), '-o', join(d, 'lp.ko')]);
+    assert.equal(c.status, 1, c.stderr);
+    assert.match(c.stderr, /is not exported and not in .*recipe\.klp; .*recipe\.klp was made from a vmlinux without symbols/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
