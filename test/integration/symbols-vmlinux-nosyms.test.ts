@@ -9,8 +9,9 @@
 //   objcopy --strip-all --keep-symbol=shared_counter ...            (.symtab and .text, no function)
 //   gcc -c btf.c; ld -static -e 0; objcopy --remove-section=...     (Debian's BTF-only layout)
 //   objcopy --only-keep-debug vmlinux.orig vmlinux                  (accepted: symbols kept)
-// readelf is the oracle that each made file has the property it stands for. The real Debian file,
-// from a cached linux-headers package, is tried too when the cache has one.
+// readelf is the oracle that each made file has the property it stands for. The real Debian files
+// are tried too when cached: the headers' vmlinux of every cached linux-headers-<ver>-amd64 .deb
+// (6.12.117+deb12 and 7.2.13+deb14 here) must be refused, the unpacked -dbg vmlinux accepted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +21,8 @@ import { join } from 'node:path';
 import { buildSymbolsTree, haveTool, missingTools, run, type SymbolsTree } from '../helpers/symbols-tree.js';
 import { repoRoot } from '../helpers/elf-fixtures.js';
 import { loadSymbolMap } from '../../src/klp/symbol-map.js';
-import { vmlinuxLooksSymbolless } from '../../src/klp/vmlinux-symbols.js';
+import { checkVmlinuxSections, checkVmlinuxSymbols, vmlinuxLooksSymbolless } from '../../src/klp/vmlinux-symbols.js';
+import { ElfFile } from '../../src/elf/index.js';
 
 const CLI = join(repoRoot, 'dist/src/cli/main.js');
 const missing = [...missingTools(), ...['objcopy', 'strip'].filter((t) => !haveTool(t))];
@@ -167,26 +169,30 @@ test('a vmlinux made with objcopy --only-keep-debug keeps its symbols: accepted,
   }
 });
 
-/** the newest cached Debian linux-headers-*-amd64 package that holds a vmlinux, if any */
-function cachedHeadersDeb(): string | undefined {
+/** the cached Debian linux-headers-<ver>-<flavour> packages (they hold the BTF-only vmlinux) */
+function cachedHeadersDebs(): string[] {
   const base = join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'klp-convert', 'distro');
-  if (!existsSync(base)) return undefined;
+  if (!existsSync(base)) return [];
   const debs: string[] = [];
   for (const v of readdirSync(base)) {
     const d = join(base, v, 'debs');
     if (existsSync(d)) for (const f of readdirSync(d)) if (/^linux-headers-.*-amd64_.*\.deb$/.test(f)) debs.push(join(d, f));
   }
-  return debs.sort().pop();
+  return debs.sort();
 }
 
-test('the real BTF-only vmlinux of a Debian linux-headers package is refused (when the package is cached)', (t) => {
-  const deb = cachedHeadersDeb();
-  if (skip || deb === undefined || !haveTool('dpkg-deb')) {
-    t.skip(skip || (deb === undefined
-      ? 'no cached linux-headers-<ver>-amd64 .deb under ~/.cache/klp-convert/distro/<ver>/debs (the distribution test downloads it)'
+test('the real BTF-only vmlinux of each cached Debian linux-headers package is refused', async (t) => {
+  const debs = cachedHeadersDebs();
+  if (skip || debs.length === 0 || !haveTool('dpkg-deb')) {
+    t.skip(skip || (debs.length === 0
+      ? 'no cached linux-headers-<ver>-amd64 .deb under ~/.cache/klp-convert/distro/<ver>/debs (the distribution test downloads them)'
       : 'needs dpkg-deb'));
     return;
   }
+  for (const deb of debs) await t.test(deb.slice(deb.lastIndexOf('/') + 1), () => refusesHeadersVmlinux(deb));
+});
+
+function refusesHeadersVmlinux(deb: string): void {
   const d = mkdtempSync(join(tmpdir(), 'klp-debhdr-'));
   try {
     const tar = spawnSync('bash', ['-c', `dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards './usr/src/linux-headers-*/vmlinux' './usr/src/linux-headers-*/include/config/kernel.release'`, '_', deb, d]);
@@ -220,7 +226,7 @@ test('the real BTF-only vmlinux of a Debian linux-headers package is refused (wh
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
-});
+}
 
 test('a map made from a symbol-less vmlinux shows it (for the convert error): 0.1 without exports, ext without functions', { skip }, () => {
   // such maps come from older versions or from the 2022 shell recipe run on the headers' vmlinux
@@ -271,5 +277,34 @@ test('convert and check say so when the map was made from a vmlinux without symb
     assert.doesNotMatch(r.stderr, /without symbols/);
   } finally {
     rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('the real debug vmlinux of each cached Debian -dbg package passes both steps (no false refusal)', (t) => {
+  const cache = process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache');
+  const found: string[] = [];
+  for (const base of [join(cache, 'klp-corpus'), join(cache, 'klp-convert', 'distro')]) {
+    if (!existsSync(base)) continue;
+    for (const v of readdirSync(base)) {
+      for (const root of [join(base, v), join(base, v, 'root')]) {
+        const boot = join(root, 'usr/lib/debug/boot');
+        if (existsSync(boot)) for (const f of readdirSync(boot)) if (f.startsWith('vmlinux-')) found.push(join(boot, f));
+      }
+    }
+  }
+  if (found.length === 0) {
+    t.skip('no unpacked linux-image-<ver>-dbg under ~/.cache/klp-corpus or ~/.cache/klp-convert/distro (/work/shared/tools/fetch-distro-kernel.sh makes one)');
+    return;
+  }
+  for (const v of found) {
+    checkVmlinuxSections(v, join(v, '..'));
+    const elf = ElfFile.open(v);
+    try {
+      const st = elf.symbols();
+      assert.ok(st.count > 100_000, `${v}: ${st.count} symbols`);
+      checkVmlinuxSymbols(elf, st, join(v, '..'));
+    } finally {
+      elf.close();
+    }
   }
 });
