@@ -113,15 +113,16 @@ export function kernelRelease(objtree: string, vmlinux = path.join(objtree, 'vml
 
 /**
  * debugPackageAdvice lists where each distribution keeps the unstripped vmlinux (detail lines
- * under an error). `release` fills in the names when known. The Debian names are those of
- * 6.12.117+deb12 and sid's 7.2 packages; other distributions are named generically.
+ * under an error). `release` fills in the names when known. The Debian paths hold for both
+ * 6.12.117+deb12 (file in boot/, linked from lib/modules/<ver>/vmlinux) and sid's 7.2.13+deb14
+ * (file in lib/modules/<ver>/, linked from boot/); other distributions are named generically.
  */
 export function debugPackageAdvice(release: string | undefined): string {
   const v = release ?? '<version>';
   const lines = [
     `  Debian: apt-get install linux-image-${v}-dbg, then`,
     `          klp-convert symbols --objtree /usr/lib/debug/lib/modules/${v}`,
-    `          (its vmlinux is /usr/lib/debug/boot/vmlinux-${v}, linked from that directory)`,
+    `          (the vmlinux there, also /usr/lib/debug/boot/vmlinux-${v})`,
     '  Ubuntu: the -dbgsym package of the kernel image (ddebs.ubuntu.com), /usr/lib/debug/boot/vmlinux-<version>',
     '  Fedora, RHEL, SUSE and others: the kernel debuginfo package (kernel-debuginfo; kernel-default-debuginfo',
     '          on SUSE), under /usr/lib/debug/lib/modules/<version>/',
