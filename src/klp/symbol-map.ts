@@ -13,7 +13,7 @@
  * With `wanted`, only those names are materialised: the converter asks for a few dozen names out
  * of ~1.3 M lines, so the loader checks a name's length and first byte before decoding it.
  */
-import { readInputFile } from '../elf/index.js';
+import * as fs from 'node:fs';
 import { SymbolMapError } from './errors.js';
 import { kernelModuleName } from './modname.js';
 
@@ -48,17 +48,6 @@ export interface SymbolMap {
   objects(): string[];
   /** referencedBy returns the modules whose block lists the name as an undefined reference (ext only; [] for 0.1) */
   referencedBy(name: string): string[];
-  /** what the vmlinux block holds, counted over all its lines whatever `wanted` kept (see vmlinux-symbols.ts) */
-  readonly vmlinuxSummary: VmlinuxSummary;
-}
-
-export interface VmlinuxSummary {
-  /** symbol lines */
-  names: number;
-  /** exported names: `__ksymtab_`/`__export_symbol_` lines (0.1), lines with the x flag (ext) */
-  exports: number;
-  /** defined function lines, type f (ext); undefined for 0.1, which has no types */
-  functions: number | undefined;
 }
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
@@ -87,10 +76,7 @@ class MapImpl implements SymbolMap {
   readonly exports = new Set<string>();
   readonly refs = new Map<string, string[]>();
   readonly objs: string[] = [];
-  readonly vmlinuxSummary: VmlinuxSummary;
-  constructor(readonly format: '0.1' | 'ext', readonly path: string) {
-    this.vmlinuxSummary = { names: 0, exports: 0, functions: format === 'ext' ? 0 : undefined };
-  }
+  constructor(readonly format: '0.1' | 'ext', readonly path: string) {}
   lookup(name: string): SymbolCandidate[] {
     return this.byName.get(name) ?? [];
   }
@@ -121,14 +107,10 @@ function startsWithAscii(b: string, s: number, e: number, p: string): boolean {
 export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): SymbolMap {
   // one latin1 string for the whole file: String indexOf/slice/charCodeAt are V8 intrinsics,
   // several times faster per line than Buffer methods; latin1 keeps every byte as one unit
-  const buf = readInputFile(path).toString('latin1');
+  const buf = fs.readFileSync(path).toString('latin1');
   const nl = buf.indexOf('\n');
   const first = buf.slice(0, nl < 0 ? buf.length : nl);
   if (first === HEADER_EXT) return loadExt(path, buf, nl + 1, wanted);
-  if (buf.startsWith('\x7fELF')) {
-    throw new SymbolMapError('MAP_IS_ELF', path, 1,
-      "this is an ELF file (a vmlinux or module?), not a symbol map; make the map from the kernel tree with 'klp-convert symbols --objtree DIR' and pass that");
-  }
   // the v7 parser compares the first 27 characters of line 1
   if (!first.startsWith(HEADER_01)) {
     throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}"; regenerate the map with 'klp-convert symbols'`);
@@ -148,7 +130,6 @@ function load01(path: string, b: string, start: number, wanted: ReadonlySet<stri
   let line = 1;
   let s = start;
   const n = b.length;
-  let inVmlinux = false;
   while (s < n) {
     let e = b.indexOf('\n', s);
     if (e < 0) e = n;
@@ -157,14 +138,11 @@ function load01(path: string, b: string, start: number, wanted: ReadonlySet<stri
       flush();
       obj = kernelModuleName(b.slice(s + 1, e));
       map.objs.push(obj);
-      inVmlinux = obj === 'vmlinux';
     } else {
       if (obj === undefined) throw new SymbolMapError('MAP_NAME_BEFORE_OBJECT', path, line, 'a symbol name comes before the first object line (File format error)');
-      if (inVmlinux) map.vmlinuxSummary.names++;
       if (b.charCodeAt(s) === 0x5f && (startsWithAscii(b, s, e, '__ksymtab_') || startsWithAscii(b, s, e, '__export_symbol_'))) {
         const full = b.slice(s, e);
         map.exports.add(full.startsWith('__ksymtab_') ? full.slice(10) : full.slice(16));
-        if (inVmlinux) map.vmlinuxSummary.exports++;
       }
       if (e > s && (w === undefined || w.maybe(b, s, e))) {
         const name = b.slice(s, e);
@@ -199,7 +177,6 @@ function loadExt(path: string, b: string, start: number, wanted: ReadonlySet<str
   const bad = (msg: string): never => {
     throw new SymbolMapError('MAP_BAD_LINE', path, line, msg);
   };
-  let inVmlinux = false;
   while (s < n) {
     let e = b.indexOf('\n', s);
     if (e < 0) e = n;
@@ -211,7 +188,6 @@ function loadExt(path: string, b: string, start: number, wanted: ReadonlySet<str
       if (sp < 0 || sp > e) sp = e;
       obj = b.slice(s + 1, sp);
       map.objs.push(obj);
-      inVmlinux = obj === 'vmlinux';
       files = [];
     } else if (c0 === 0x40 /* @ */) {
       const sp = b.indexOf(' ', s);
@@ -241,12 +217,6 @@ function loadExt(path: string, b: string, start: number, wanted: ReadonlySet<str
       for (let p = fs0 + 2; p < fe; p++) if (b.charCodeAt(p) === 0x78 /* x */) exported = true;
       const undef = b.charCodeAt(fs0) === 0x55; /* U */
       if (exported) map.exports.add(b.slice(s, sp));
-      if (inVmlinux) {
-        const v = map.vmlinuxSummary;
-        v.names++;
-        if (exported) v.exports++;
-        if (!undef && b.charCodeAt(fs0 + 1) === 0x66 /* f */) v.functions!++;
-      }
       if (w !== undefined && !w.maybe(b, s, sp)) {
         s = e + 1;
         continue;

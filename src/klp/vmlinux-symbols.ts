@@ -132,16 +132,68 @@ export function debugPackageAdvice(release: string | undefined): string {
   return lines.join('\n');
 }
 
+/** what the vmlinux block of a map holds (vmlinuxBlockSummary) */
+export interface VmlinuxSummary {
+  /** symbol lines */
+  names: number;
+  /** exported names: `__ksymtab_`/`__export_symbol_` lines (0.1), lines with the x flag (ext) */
+  exports: number;
+  /** defined function lines, type f (ext); undefined for 0.1, which has no types */
+  functions: number | undefined;
+}
+
 /**
- * vmlinuxLooksSymbolless tells, from a loaded map, whether its vmlinux block was made from a
- * vmlinux without symbols (a map written by an older version, or by the 2022 shell recipe run
- * on a linux-headers vmlinux), and returns the reason to print; else undefined. Ext: no function
- * line (type f). 0.1 has no types: no `__ksymtab_` line, which every kernel with modules has for
- * its exports (a BTF-only vmlinux has none: its symbols are all in .BTF and .BTF_ids).
+ * vmlinuxBlockSummary reads the map at `file` again and counts what its vmlinux block holds
+ * (docs/symbols-format.md: the block runs from the `*vmlinux` object line to the next `*` line;
+ * ext symbol lines are `<name> <flags>[ <file index>]`, flags = binding or U, type, then i/x).
+ * Only error paths call it: the loaders, tuned to materialise the converter's few dozen names,
+ * stay as they are, and a re-read of a 12 MB map costs tens of milliseconds once. Undefined when
+ * the file cannot be read or has no vmlinux block.
+ */
+export function vmlinuxBlockSummary(file: string): VmlinuxSummary | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const ext = text.startsWith(EXT_HEADER_PREFIX);
+  const at = /^\*vmlinux(?: |$)/m.exec(text);
+  if (at === null) return undefined;
+  const v: VmlinuxSummary = { names: 0, exports: 0, functions: ext ? 0 : undefined };
+  let s = text.indexOf('\n', at.index) + 1;
+  while (s > 0 && s < text.length && text.charCodeAt(s) !== 0x2a /* * */) {
+    let e = text.indexOf('\n', s);
+    if (e < 0) e = text.length;
+    const line = text.slice(s, e);
+    s = e + 1;
+    if (line === '' || (ext && line.startsWith('@'))) continue;
+    v.names++;
+    if (!ext) {
+      if (line.startsWith('__ksymtab_') || line.startsWith('__export_symbol_')) v.exports++;
+      continue;
+    }
+    const f = line.split(' ');
+    const flags = (/^[0-9]+$/.test(f[f.length - 1]!) ? f[f.length - 2] : f[f.length - 1]) ?? '';
+    if (flags[0] !== 'U' && flags[1] === 'f') v.functions!++;
+    if (flags.slice(2).includes('x')) v.exports++;
+  }
+  return v;
+}
+
+/** the first line of every extended map version (ext.1, ...) starts so */
+const EXT_HEADER_PREFIX = 'klp-convert-symbol-data-ext.';
+
+/**
+ * vmlinuxLooksSymbolless tells whether the vmlinux block of a map was made from a vmlinux
+ * without symbols (a map written by an older version, or by the 2022 shell recipe run on a
+ * linux-headers vmlinux), and returns the reason to print; else undefined. Ext: no function line
+ * (type f). 0.1 has no types: no `__ksymtab_` line, which every kernel with modules has for its
+ * exports (a BTF-only vmlinux has none: its symbols are all in .BTF and .BTF_ids).
  */
 export function vmlinuxLooksSymbolless(map: SymbolMap): string | undefined {
-  const v = map.vmlinuxSummary;
-  if (!map.objects().includes('vmlinux')) return undefined;
+  const v = vmlinuxBlockSummary(map.path);
+  if (v === undefined) return undefined;
   if (v.functions !== undefined) {
     return v.functions === 0 ? `its vmlinux block has no function (${v.names} symbols)` : undefined;
   }
