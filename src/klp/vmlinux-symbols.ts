@@ -142,62 +142,82 @@ export interface VmlinuxSummary {
   functions: number | undefined;
 }
 
-/**
- * vmlinuxBlockSummary reads the map at `file` again and counts what its vmlinux block holds
- * (docs/symbols-format.md: the block runs from the `*vmlinux` object line to the next `*` line;
- * ext symbol lines are `<name> <flags>[ <file index>]`, flags = binding or U, type, then i/x).
- * Only error paths call it: the loaders, tuned to materialise the converter's few dozen names,
- * stay as they are, and a re-read of a 12 MB map costs tens of milliseconds once. Undefined when
- * the file cannot be read or has no vmlinux block.
- */
-export function vmlinuxBlockSummary(file: string): VmlinuxSummary | undefined {
-  let text: string;
+/** mapText reads a map as latin1, or undefined when it cannot be read (the caller is on an error path) */
+function mapText(file: string): string | undefined {
   try {
-    text = fs.readFileSync(file, 'latin1');
+    return fs.readFileSync(file, 'latin1');
   } catch {
     return undefined;
   }
-  const ext = text.startsWith(EXT_HEADER_PREFIX);
+}
+
+/**
+ * vmlinuxBlock returns the lines of a map's vmlinux block (docs/symbols-format.md: from the line
+ * after the `*vmlinux` object line to the next `*` line) and whether the map is extended.
+ */
+function vmlinuxBlock(text: string): { body: string; ext: boolean } | undefined {
   const at = /^\*vmlinux(?: |$)/m.exec(text);
   if (at === null) return undefined;
+  const start = text.indexOf('\n', at.index) + 1;
+  if (start === 0) return { body: '', ext: text.startsWith(EXT_HEADER_PREFIX) };
+  const next = text.indexOf('\n*', start - 1);
+  return { body: text.slice(start, next < 0 ? text.length : next + 1), ext: text.startsWith(EXT_HEADER_PREFIX) };
+}
+
+/** the first line of every extended map version (ext.1, ...) starts so */
+const EXT_HEADER_PREFIX = 'klp-convert-symbol-data-ext.';
+
+/** summarise counts a vmlinux block (ext symbol lines: `<name> <flags>[ <file index>]`, flags = binding or U, type, then i/x) */
+function summarise(body: string, ext: boolean): VmlinuxSummary {
   const v: VmlinuxSummary = { names: 0, exports: 0, functions: ext ? 0 : undefined };
-  let s = text.indexOf('\n', at.index) + 1;
-  while (s > 0 && s < text.length && text.charCodeAt(s) !== 0x2a /* * */) {
-    let e = text.indexOf('\n', s);
-    if (e < 0) e = text.length;
-    const line = text.slice(s, e);
-    s = e + 1;
+  for (const line of body.split('\n')) {
     if (line === '' || (ext && line.startsWith('@'))) continue;
     v.names++;
     if (!ext) {
       if (line.startsWith('__ksymtab_') || line.startsWith('__export_symbol_')) v.exports++;
       continue;
     }
-    const f = line.split(' ');
-    const flags = (/^[0-9]+$/.test(f[f.length - 1]!) ? f[f.length - 2] : f[f.length - 1]) ?? '';
+    const flags = line.split(' ')[1] ?? ''; // kernel symbol names have no spaces
     if (flags[0] !== 'U' && flags[1] === 'f') v.functions!++;
     if (flags.slice(2).includes('x')) v.exports++;
   }
   return v;
 }
 
-/** the first line of every extended map version (ext.1, ...) starts so */
-const EXT_HEADER_PREFIX = 'klp-convert-symbol-data-ext.';
+/**
+ * vmlinuxBlockSummary reads the map at `file` again and counts what its vmlinux block holds.
+ * Undefined when the file cannot be read or has no vmlinux block. The loaders, tuned to
+ * materialise the converter's few dozen names, do not count; this is for error paths and tests.
+ */
+export function vmlinuxBlockSummary(file: string): VmlinuxSummary | undefined {
+  const text = mapText(file);
+  const b = text === undefined ? undefined : vmlinuxBlock(text);
+  return b === undefined ? undefined : summarise(b.body, b.ext);
+}
+
+/** answers of vmlinuxLooksSymbolless per loaded map: a conversion may ask for each missing symbol */
+const looked = new WeakMap<SymbolMap, string | undefined>();
 
 /**
  * vmlinuxLooksSymbolless tells whether the vmlinux block of a map was made from a vmlinux
  * without symbols (a map written by an older version, or by the 2022 shell recipe run on a
  * linux-headers vmlinux), and returns the reason to print; else undefined. Ext: no function line
  * (type f). 0.1 has no types: no `__ksymtab_` line, which every kernel with modules has for its
- * exports (a BTF-only vmlinux has none: its symbols are all in .BTF and .BTF_ids).
+ * exports (a BTF-only vmlinux has none: its symbols are all in .BTF and .BTF_ids). A good map is
+ * recognised by one regular-expression search (the first function or export line); only a
+ * suspect block, which is small, is counted line by line for the message.
  */
 export function vmlinuxLooksSymbolless(map: SymbolMap): string | undefined {
-  const v = vmlinuxBlockSummary(map.path);
-  if (v === undefined) return undefined;
-  if (v.functions !== undefined) {
-    return v.functions === 0 ? `its vmlinux block has no function (${v.names} symbols)` : undefined;
+  if (looked.has(map)) return looked.get(map);
+  const text = mapText(map.path);
+  const b = text === undefined ? undefined : vmlinuxBlock(text);
+  let why: string | undefined;
+  if (b !== undefined && !(b.ext ? /^[^ \n]+ [^U\n]f/m : /^(?:__ksymtab_|__export_symbol_)/m).test(b.body)) {
+    const v = summarise(b.body, b.ext);
+    why = b.ext ? `its vmlinux block has no function (${v.names} symbols)` : `its vmlinux block has no __ksymtab_ name, so no exports (${v.names} symbols)`;
   }
-  return v.exports === 0 ? `its vmlinux block has no __ksymtab_ name, so no exports (${v.names} symbols)` : undefined;
+  looked.set(map, why);
+  return why;
 }
 
 /**
