@@ -26,6 +26,7 @@ import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
 import { kernelModuleName } from './modname.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { checkVmlinuxSections, checkVmlinuxSymbols } from './vmlinux-symbols.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
 export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
@@ -174,6 +175,7 @@ export function planTree(objtree: string): TreePlan {
   if (!exists(vmlinux)) {
     throw new KlpError('TREE_NO_VMLINUX', `${vmlinux}: no such file; run the map step in a kernel build tree after vmlinux is linked (--objtree)`);
   }
+  checkVmlinuxSections(vmlinux, objtree); // a BTF-only or stripped vmlinux: say so before anything else
   const orderFile = path.join(objtree, 'modules.order');
   if (!exists(orderFile)) {
     throw new KlpError('TREE_NO_MODULES_ORDER', `${orderFile}: no such file; build the modules first (make modules)`);
@@ -562,6 +564,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
   const elf = ElfFile.open(vmlinux);
   try {
     const st = symtabOf(elf);
+    checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
     if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx.symvers);
     else emitNm01(st, out);

@@ -11,8 +11,9 @@
  * worker thread reads vmlinux while this thread reads modules, then both take modules; -j 1 runs
  * everything on this thread. The bytes written never depend on -j (generate-map-parallel.ts).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../elf/index.js';
+import { checkOutputPath, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
 import type { Command } from '../command.js';
@@ -36,8 +37,9 @@ Write the symbol map of a kernel build tree: vmlinux, then every module of modul
   -v, --verbose    list the livepatch modules left out and a summary on stderr
 
 exit status: 0 written, 1 cannot write the map (a module cannot be decompressed), 64 usage,
-65 a malformed ELF object, 66 vmlinux, modules.order or a listed module is missing,
-73 cannot create the output.
+65 a malformed ELF object, 66 vmlinux, modules.order or a listed module is missing, or
+vmlinux has no symbols (stripped, or BTF-only like a linux-headers package's: use the
+unstripped one of the kernel's debug package), 73 cannot create the output.
 `;
 
 export const command: Command = {
@@ -67,6 +69,9 @@ export const command: Command = {
     }
     const objtree = o.objtree ?? '.';
     const output = o.output ?? path.join(objtree, 'symbols.klp');
+    // a bad output path fails now, not after reading every module; with the default output a
+    // missing objtree is reported by the tree check instead (it names the real mistake)
+    if (o.output !== undefined || fs.statSync(objtree, { throwIfNoEntry: false })?.isDirectory()) checkOutputPath(output);
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
     const res = await generateSymbolMapParallel({
