@@ -11,6 +11,8 @@ export { validateKlpModule } from './klp/validate.js';
 export type { Finding, KlpRelocRow, ValidateOptions, ValidateResult } from './klp/validate.js';
 export { loadSymbolMap } from './klp/symbol-map.js';
 export type { SymbolCandidate, SymbolMap } from './klp/symbol-map.js';
+export { VMLINUX_NO_SYMBOLS, checkVmlinuxSymbols, vmlinuxBlockSummary, vmlinuxLooksSymbolless } from './klp/vmlinux-symbols.js';
+export type { VmlinuxSummary } from './klp/vmlinux-symbols.js';
 export { generateSymbolMap, planTree } from './klp/generate-map.js';
 export type { GenerateOptions, GenerateResult, MapFormat } from './klp/generate-map.js';
 export { findKernelTree, moduleEntries, describeKernelTree } from './klp/kernel-tree.js';

@@ -27,6 +27,7 @@ import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionI
 import { kernelModuleName } from './modname.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js';
+import { checkVmlinuxSections, checkVmlinuxSymbols } from './vmlinux-symbols.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
 export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
@@ -173,6 +174,7 @@ export function planTree(dir: string | KernelTree): TreePlan {
   const tree = typeof dir === 'string' ? findKernelTree(dir) : dir;
   const objtree = tree.root;
   const vmlinux = tree.vmlinux;
+  checkVmlinuxSections(vmlinux, tree.dir); // a BTF-only or stripped vmlinux: say so before anything else
   const lpFile = path.join(objtree, 'modules.livepatch');
   const lpList = exists(lpFile) ? new Set(readLines(lpFile)) : new Set<string>();
   const modules: ModuleEntry[] = [];
@@ -557,6 +559,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
   const elf = ElfFile.open(vmlinux);
   try {
     const st = symtabOf(elf);
+    checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
     if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx.symvers);
     else emitNm01(st, out);

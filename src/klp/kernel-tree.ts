@@ -54,9 +54,9 @@ function isDir(p: string): boolean {
 }
 
 /**
- * findKernelTree classifies `dir` (see the file header) and finds its vmlinux. It throws KlpError
- * TREE_NO_DIR, TREE_NO_VMLINUX, TREE_NO_MODULES_ORDER (a build tree without modules.order, with
- * the fix for the case at hand) or TREE_MANY_RELEASES (a package root with several kernels).
+ * findKernelTree classifies `dir` (see the file header) and finds its vmlinux and its
+ * modules.order (absent: undefined). It reads no ELF file. It throws KlpError TREE_NO_DIR,
+ * TREE_NO_VMLINUX or TREE_MANY_RELEASES (a package root with several kernels).
  */
 export function findKernelTree(dir: string): KernelTree {
   if (!isDir(dir)) {
@@ -120,8 +120,9 @@ function buildTree(dir: string): KernelTree {
   }
   const order = path.join(dir, 'modules.order');
   const release = readRelease(dir);
-  if (!isFile(order)) throw new KlpError('TREE_NO_MODULES_ORDER', noModulesOrder(dir, order, release));
-  return { kind: 'build-tree', dir, root: dir, vmlinux, modulesOrder: order, ...(release !== undefined ? { release } : {}) };
+  // a missing modules.order is reported by moduleEntries: planTree first checks that vmlinux has
+  // symbols at all (a headers tree's BTF-only vmlinux is the more basic mistake)
+  return { kind: 'build-tree', dir, root: dir, vmlinux, ...(isFile(order) ? { modulesOrder: order } : {}), ...(release !== undefined ? { release } : {}) };
 }
 
 /**
@@ -147,9 +148,14 @@ function noModulesOrder(dir: string, order: string, release: string | undefined)
  * moduleEntries lists the tree's modules as modules.order lines, in byte order without
  * duplicates (make's `$(sort)`, which the 2022 recipe applies): the lines of modules.order, or,
  * without one, `kernel/<path>.ko` for every module file found under `<root>/kernel/` (a
- * compressed `.ko.xz` is listed as its `.ko`; directory links are not followed).
+ * compressed `.ko.xz` is listed as its `.ko`; directory links are not followed). A build tree
+ * without modules.order throws TREE_NO_MODULES_ORDER, with the fix for the case at hand
+ * (a headers tree: the debug package; a build tree: make modules).
  */
 export function moduleEntries(tree: KernelTree): string[] {
+  if (tree.kind === 'build-tree' && tree.modulesOrder === undefined) {
+    throw new KlpError('TREE_NO_MODULES_ORDER', noModulesOrder(tree.dir, path.join(tree.dir, 'modules.order'), tree.release));
+  }
   const lines = tree.modulesOrder !== undefined
     ? fs.readFileSync(tree.modulesOrder, 'latin1').split('\n').filter((l) => l.length > 0)
     : scanModules(tree.root);

@@ -12,7 +12,7 @@
  * everything on this thread. The bytes written never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../elf/index.js';
+import { checkOutputPath, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
 import { describeKernelTree, findKernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
@@ -43,7 +43,9 @@ modules left out), as symbols.klp.
 
 exit status: 0 written, 1 cannot write the map (a module cannot be decompressed, a debug
 package root holds several kernels), 64 usage, 65 a malformed ELF object, 66 the directory,
-vmlinux, modules.order or a listed module is missing, 73 cannot create the output.
+vmlinux, modules.order or a listed module is missing, or vmlinux has no symbols (stripped,
+or BTF-only like a linux-headers package's: use the unstripped one of the kernel's debug
+package), 73 cannot create the output.
 `;
 
 export const command: Command = {
@@ -72,10 +74,13 @@ export const command: Command = {
       throw new UsageError(`-j expects a positive number, not '${o.jobs}'`);
     }
     // a build tree keeps its map (kbuild's place for it); a distribution's package directories
-    // (a package root, a .../lib/modules/<release>) are not ours to write into: the current one
+    // (a package root, a .../lib/modules/<release>) are not ours to write into: the current one.
+    // The tree is classified first: a missing objtree is reported by the tree check (it names the
+    // real mistake); then a bad output path fails now, not after reading every module
     const tree = findKernelTree(o.objtree ?? '.');
     const inPackage = tree.kind === 'debug-package' || (tree.kind === 'modules-dir' && tree.release !== undefined);
     const output = o.output ?? (inPackage ? 'symbols.klp' : path.join(tree.dir, 'symbols.klp'));
+    checkOutputPath(output);
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
     const res = await generateSymbolMapParallel({
