@@ -73,14 +73,15 @@ export const command: Command = {
     if (o.jobs !== undefined && !/^[1-9][0-9]*$/.test(o.jobs)) {
       throw new UsageError(`-j expects a positive number, not '${o.jobs}'`);
     }
+    // a bad -o fails now, not after reading every module (and before the tree is looked at)
+    if (o.output !== undefined) checkOutputPath(o.output);
     // a build tree keeps its map (kbuild's place for it); a distribution's package directories
     // (a package root, a .../lib/modules/<release>) are not ours to write into: the current one.
-    // The tree is classified first: a missing objtree is reported by the tree check (it names the
-    // real mistake); then a bad output path fails now, not after reading every module
+    // With the default output a missing objtree is reported by the tree check (the real mistake)
     const tree = findKernelTree(o.objtree ?? '.');
     const inPackage = tree.kind === 'debug-package' || (tree.kind === 'modules-dir' && tree.release !== undefined);
     const output = o.output ?? (inPackage ? 'symbols.klp' : path.join(tree.dir, 'symbols.klp'));
-    checkOutputPath(output);
+    if (o.output === undefined) checkOutputPath(output);
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
     const res = await generateSymbolMapParallel({
