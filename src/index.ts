@@ -15,6 +15,8 @@ export { VMLINUX_NO_SYMBOLS, checkVmlinuxSymbols, vmlinuxBlockSummary, vmlinuxLo
 export type { VmlinuxSummary } from './klp/vmlinux-symbols.js';
 export { generateSymbolMap, planTree } from './klp/generate-map.js';
 export type { GenerateOptions, GenerateResult, MapFormat } from './klp/generate-map.js';
+export { findKernelTree, moduleEntries, describeKernelTree } from './klp/kernel-tree.js';
+export type { KernelTree, KernelTreeKind } from './klp/kernel-tree.js';
 export { kernelModuleName, moduleNameProblem } from './klp/modname.js';
 export { loadRules, parseRules } from './klp/rules.js';
 export type { ResolveRule } from './klp/rules.js';

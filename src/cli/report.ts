@@ -13,7 +13,7 @@ export const PROG = 'klp-convert';
  * A vmlinux without symbols (stripped, BTF-only) counts as missing too: the file is well-formed,
  * so 65 ("malformed, rebuild it") would mislead; the fix is to supply another file.
  */
-const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'VMLINUX_NO_SYMBOLS']);
+const MISSING_INPUT = new Set(['TREE_NO_DIR', 'TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'VMLINUX_NO_SYMBOLS']);
 
 /** errno codes that mean "this file cannot be had" (input, 66) or "cannot be created" (output, 73); others are 74 */
 const UNAVAILABLE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
