@@ -37,6 +37,7 @@ import type { ResolveRule } from './rules.js';
 import { checkBaseSection } from './sections.js';
 import { hasLivepatchTag } from './modinfo.js';
 import type { SymbolCandidate, SymbolMap } from './symbol-map.js';
+import { symbollessMapHint } from './vmlinux-symbols.js';
 
 export interface ConvertOptions {
   /** the input's name in messages */
@@ -249,7 +250,7 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
         warnings.push(`${file}: ${where}: weak undefined symbol '${name}' is in no object of the map; left undefined (it resolves to 0)`);
         return null;
       }
-      return fail('SYMBOL_NOT_FOUND', `symbol '${name}' is not exported and not in ${opts.map.path}; check the name, or regenerate the map from the kernel this patch is for`);
+      return fail('SYMBOL_NOT_FOUND', `symbol '${name}' is not exported and not in ${opts.map.path}; ${symbollessMapHint(opts.map) ?? 'check the name, or regenerate the map from the kernel this patch is for'}`);
     }
     const objects = [...new Set(all.map((c) => c.object))];
     if (opts.map.format === 'ext') {

@@ -26,6 +26,8 @@ import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
 import { kernelModuleName } from './modname.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js';
+import { checkVmlinuxSections, checkVmlinuxSymbols } from './vmlinux-symbols.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
 export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
@@ -46,15 +48,19 @@ export interface ModuleEntry {
 }
 
 export interface TreePlan {
+  /** the directory module paths are relative to (KernelTree.root) */
   objtree: string;
   vmlinux: string;
   modules: ModuleEntry[];
   /** modules.order entries left out as livepatch modules, with the reason */
   livepatch: { entry: string; why: string }[];
+  /** what the directory was (build tree, debug package...) */
+  tree: KernelTree;
 }
 
 export interface GenerateOptions {
-  objtree: string;
+  /** the kernel directory (see findKernelTree), or what findKernelTree said about it */
+  objtree: string | KernelTree;
   format: MapFormat;
   /** called after each object is read */
   onProgress?: (done: number, total: number, file: string) => void;
@@ -153,37 +159,28 @@ class FileProbe {
   }
 }
 
-/** byteSortUnique sorts latin1 strings in byte order and drops duplicates (make's $(sort)). */
-export function byteSortUnique(lines: string[]): string[] {
-  const s = [...new Set(lines)];
-  s.sort();
-  return s;
-}
-
 function readLines(p: string): string[] {
   return fs.readFileSync(p, 'latin1').split('\n').filter((l) => l.length > 0);
 }
 
 /**
- * planTree lists the objects of a kernel build tree: vmlinux, then each modules.order entry in
- * byte order, duplicates dropped, livepatch modules left out (their .mod file mentions
+ * planTree lists the objects of a kernel tree (a build tree, a debug package root or its
+ * lib/modules/<release> directory: findKernelTree in kernel-tree.ts): vmlinux, then each module
+ * in byte order of its modules.order line (or of its path under kernel/ when the tree has no
+ * modules.order), duplicates dropped, livepatch modules left out (their .mod file mentions
  * LIVEPATCH, or modules.livepatch lists them, or their .modinfo has a `livepatch` key).
  */
-export function planTree(objtree: string): TreePlan {
-  const vmlinux = path.join(objtree, 'vmlinux');
-  if (!exists(vmlinux)) {
-    throw new KlpError('TREE_NO_VMLINUX', `${vmlinux}: no such file; run the map step in a kernel build tree after vmlinux is linked (--objtree)`);
-  }
-  const orderFile = path.join(objtree, 'modules.order');
-  if (!exists(orderFile)) {
-    throw new KlpError('TREE_NO_MODULES_ORDER', `${orderFile}: no such file; build the modules first (make modules)`);
-  }
+export function planTree(dir: string | KernelTree): TreePlan {
+  const tree = typeof dir === 'string' ? findKernelTree(dir) : dir;
+  const objtree = tree.root;
+  const vmlinux = tree.vmlinux;
+  checkVmlinuxSections(vmlinux, tree.dir); // a BTF-only or stripped vmlinux: say so before anything else
   const lpFile = path.join(objtree, 'modules.livepatch');
   const lpList = exists(lpFile) ? new Set(readLines(lpFile)) : new Set<string>();
   const modules: ModuleEntry[] = [];
   const livepatch: { entry: string; why: string }[] = [];
   const probe = new FileProbe();
-  for (const entry of byteSortUnique(readLines(orderFile))) {
+  for (const entry of moduleEntries(tree)) {
     let stem = entry.endsWith('.ko') ? entry.slice(0, -3) : entry;
     if (stem.endsWith('.o')) stem = stem.slice(0, -2);
     const abs = path.join(objtree, stem);
@@ -209,7 +206,7 @@ export function planTree(objtree: string): TreePlan {
     }
     modules.push({ entry, stem, file, base: path.basename(stem), kname: kernelModuleName(stem) });
   }
-  return { objtree, vmlinux, modules, livepatch };
+  return { objtree, vmlinux, modules, livepatch, tree };
 }
 
 let modBuf = Buffer.allocUnsafe(1 << 16);
@@ -562,6 +559,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
   const elf = ElfFile.open(vmlinux);
   try {
     const st = symtabOf(elf);
+    checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
     if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx.symvers);
     else emitNm01(st, out);
@@ -604,7 +602,7 @@ export function modinfoSkip(objtree: string, m: ModuleEntry): { entry: string; w
  */
 export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
   const plan = planTree(opts.objtree);
-  const ctx = mapContext(opts.objtree, opts.format);
+  const ctx = mapContext(plan.objtree, opts.format);
   const out = new Sink(SINK_SIZE);
   const total = plan.modules.length + 1;
   emitHeader(ctx, out);
@@ -615,7 +613,7 @@ export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
   for (const m of plan.modules) {
     try {
       if (emitModule(ctx, m, out)) kept.push(m);
-      else plan.livepatch.push(modinfoSkip(opts.objtree, m));
+      else plan.livepatch.push(modinfoSkip(plan.objtree, m));
     } finally {
       opts.onProgress?.(++done, total, m.file);
     }

@@ -9,7 +9,7 @@
  * <object> is `vmlinux` or a module name (dashes and underscores are equivalent, as in the kernel).
  * `file=` needs the extended map, which records the STT_FILE owner of every local symbol.
  */
-import * as fs from 'node:fs';
+import { readInputFile } from '../elf/index.js';
 import { SymbolMapError } from './errors.js';
 import { kernelModuleName } from './modname.js';
 
@@ -50,5 +50,5 @@ export function parseRules(text: string, file: string): ResolveRule[] {
 }
 
 export function loadRules(file: string): ResolveRule[] {
-  return parseRules(fs.readFileSync(file, 'latin1'), file);
+  return parseRules(readInputFile(file).toString('latin1'), file);
 }

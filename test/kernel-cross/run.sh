@@ -133,16 +133,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # A statically linked busybox for the guest, extracted (never installed) from busybox-static:<arch>.
 busybox=$cache/busybox/bin/busybox
-if [ ! -x "$busybox" ] && [ "$arch" = arm64 ]; then
-	# arm64: from Debian sid through scripts/debian-sid.sh's private apt state, so the system's
-	# dpkg gets no foreign architecture
-	rm -rf "$cache/busybox.dl" "$cache/busybox"
-	KLP_SID_ARCH=$debarch bash "$repo/scripts/debian-sid.sh" download busybox-static "$cache/busybox.dl" >/dev/null ||
-		die_check busybox "scripts/debian-sid.sh download busybox-static (arch $debarch) failed"
-	dpkg-deb -x "$cache"/busybox.dl/busybox-static_*.deb "$cache/busybox"
-	rm -rf "$cache/busybox.dl"
-	[ -x "$busybox" ] || die_check busybox "no bin/busybox in busybox-static:$debarch"
-fi
 if [ ! -x "$busybox" ]; then
 	if ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
 		[ "$(id -u)" -eq 0 ] || die_check busybox "run as root once (dpkg --add-architecture $debarch)"

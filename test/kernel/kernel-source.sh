@@ -37,9 +37,12 @@ from_sid() {
 	flock 7
 	deb=$(find "$srccache" -maxdepth 1 -name "${pkg}_*_all.deb" | LC_ALL=C sort -V | tail -n1)
 	if [ -z "$deb" ]; then
-		log "downloading $pkg from Debian sid"
-		deb=$(bash "$repo/scripts/debian-sid.sh" download "$pkg" "$srccache" | tail -n1) ||
-			die "scripts/debian-sid.sh download $pkg failed"
+		log "downloading $pkg from Debian sid (scripts/debian-sid.sh: private apt sources and lists)"
+		bash "$repo/scripts/debian-sid.sh" update >&2 || die "scripts/debian-sid.sh update failed (network? mirror?)"
+		bash "$repo/scripts/debian-sid.sh" download "$srccache" "$pkg" >&2 ||
+			die "scripts/debian-sid.sh download $srccache $pkg failed"
+		deb=$(find "$srccache" -maxdepth 1 -name "${pkg}_*_all.deb" | LC_ALL=C sort -V | tail -n1)
+		[ -n "$deb" ] || die "scripts/debian-sid.sh download wrote no ${pkg}_*_all.deb into $srccache"
 	fi
 	ver=$(dpkg-deb -f "$deb" Version)
 	dir=$srccache/${pkg}_$ver
