@@ -263,9 +263,11 @@ make_overlay() {
 		cat "$tree/modules.order"
 		for e in "$@"; do echo "$e"; done
 	} >"$d/modules.order"
+	local s
 	while IFS= read -r e; do
-		e=${e%.o}
-		if [ -n "$(modinfo -F livepatch "$d/$e.ko" 2>/dev/null)" ]; then echo "$e.o"; fi
+		s=${e%.o}
+		s=${s%.ko}
+		if [ -n "$(modinfo -F livepatch "$d/$s.ko" 2>/dev/null)" ]; then echo "$e"; fi
 	done <"$d/modules.order" >"$d/modules.livepatch"
 }
 make_overlay "$work/objtree-baseline"

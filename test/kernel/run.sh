@@ -104,6 +104,11 @@ if ! build_test_modules "$tree" "$mods" "$repo" "$work/modules-build.log"; then
 fi
 
 targets=(test_klp_convert_mod test-klp-dash-mod)
+# Cases that need something of the kernel, with why they are skipped when it lacks it.
+declare -A skip_why=()
+if [ "$(nm "$tree/vmlinux" | grep -c ' ucode_path$')" != 2 ]; then
+	skip_why[dup]="vmlinux has no two ucode_path (microcode/intel.c and amd.c): CONFIG_MICROCODE is $(grep -E '^(CONFIG_MICROCODE=|# CONFIG_MICROCODE is)' "$tree/.config" || echo absent) in this tinyconfig"
+fi
 # livepatch -> resolve file ("" when none)
 livepatches=(test_klp_convert1 test_klp_convert2 test_klp_convert3 test_klp_convert_sections
 	test_klp_convert_data test_klp_convert_keys test_klp_convert_dup test_klp_convert_dash
@@ -144,12 +149,13 @@ baseline=$shared/tools/symbols-klp-baseline.sh
 # livepatch_list OBJTREE: the modules.order entries of livepatch modules (a "livepatch" modinfo
 # key), i.e. the modules.livepatch that the v7 kbuild series' modpost would write.  An unpatched
 # tree has none; symbols-klp-baseline.sh needs it to leave livepatch modules out, as v7 did.
+# Entries keep the form of modules.order: <path>.o since 6.2, <path>.ko on 6.1.
 livepatch_list() {
-	local e
+	local e s
 	while IFS= read -r e; do
-		e=${e%.o}
-		e=${e%.ko}
-		if [ -n "$(modinfo -F livepatch "$1/$e.ko" 2>/dev/null)" ]; then echo "$e.o"; fi
+		s=${e%.o}
+		s=${s%.ko}
+		if [ -n "$(modinfo -F livepatch "$1/$s.ko" 2>/dev/null)" ]; then echo "$e"; fi
 	done <"$1/modules.order"
 }
 
@@ -264,6 +270,10 @@ convert() {
 	fi
 }
 for lp in "${livepatches[@]}"; do
+	if [ "$lp" = test_klp_convert_dup ] && [ -n "${skip_why[dup]:-}" ]; then
+		skip "convert-$lp" "${skip_why[dup]}"
+		continue
+	fi
 	if [ -n "${KLP_CONVERTED:-}" ]; then
 		convert "$lp" || true
 		skip "convert-$lp" "taken from KLP_CONVERTED ($(cat "$why_dir/$lp" 2>/dev/null || echo present))"
@@ -327,6 +337,10 @@ done
 mapfile -t all_cases < <(printf '%s\n' "${!case_file[@]}" | LC_ALL=C sort)
 selected=()
 for c in "${all_cases[@]}"; do
+	if [ -n "${skip_why[$c]:-}" ]; then
+		skip "$c" "${skip_why[$c]}"
+		continue
+	fi
 	if [ -z "${KLP_CASES:-}" ]; then
 		selected+=("$c")
 		continue
