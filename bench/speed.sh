@@ -23,7 +23,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/lib.sh"
 unset NODE_EXTRA_CA_CERTS
-cli="$here/dist/src/cli/main.js"
+cli="$here/dist/klp-convert.cjs" # the bin (scripts/bundle.mjs)
 RUNS=${RUNS:-7}
 corpus=${KLP_CORPUS:-/root/.cache/klp-corpus}
 baseline=${BASELINE:-$here/../shared/tools/symbols-klp-baseline.sh}
