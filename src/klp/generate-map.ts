@@ -448,44 +448,58 @@ interface ExtCtx {
   owner: Int32Array;
 }
 
+/**
+ * emitExtLine writes one symbol line. It runs once per symbol (~155k for vmlinux), so it writes
+ * into the buffer through locals with one reserve and looks the flag letters up in typed arrays.
+ */
 function emitExtLine(out: Sink, c: ExtCtx, i: number, sh: number, name: string | undefined): void {
   const st = c.st;
   const o = st.nameOff[i]!;
   const t = st.strtab;
+  // a decoded name gives its length (latin1: one byte per character); else find the NUL
   let e = o;
-  while (e < t.length && t[e] !== 0) e++;
-  if (e === t.length) badName(st, i);
-  out.name(t, o, e);
-  out.reserve(16);
+  if (name !== undefined) e += name.length;
+  else {
+    while (e < t.length && t[e] !== 0) e++;
+    if (e === t.length) badName(st, i);
+  }
+  out.reserve(e - o + 24); // name, ' ', up to 4 flags, ' ', 10 digits, '\n'
   const b = out.buf;
-  b[out.len++] = 32;
+  let l = out.len;
+  for (let p = o; p < e; p++) b[l++] = t[p]!;
+  b[l++] = 32;
   if (sh === SHN_UNDEF) {
-    b[out.len++] = 0x55; // U
+    b[l++] = 0x55; // U
   } else {
     const info = st.info[i]!;
     const bind = info >>> 4;
-    b[out.len++] = BIND_CODES[bind] ?? 0x6f; // o: other
-    b[out.len++] = TYPE_CODES[info & 0xf] ?? 0x3f;
-    if (sh < c.init.length && c.init[sh] === 1) b[out.len++] = 0x69; // i
-    if (bind !== 0 && c.exported.size > 0 && c.exported.has(name ?? c.names.get(i))) b[out.len++] = 0x78; // x
+    b[l++] = BIND_LETTER[bind]!;
+    b[l++] = TYPE_LETTER[info & 0xf]!;
+    if (sh < c.init.length && c.init[sh] === 1) b[l++] = 0x69; // i
+    if (bind !== 0 && c.exported.size > 0 && c.exported.has(name ?? c.names.get(i))) b[l++] = 0x78; // x
     const f = c.owner[i]!;
     if (f >= 0) {
-      b[out.len++] = 32;
+      b[l++] = 32;
       // decimal digits written in place (String(f) made a string per local symbol)
       let d = 1;
       while (d * 10 <= f) d *= 10;
       for (let r = f; d >= 1; d = (d / 10) | 0) {
         const q = (r / d) | 0;
-        b[out.len++] = 0x30 + q;
+        b[l++] = 0x30 + q;
         r -= q * d;
       }
     }
   }
-  out.nl();
+  b[l++] = 10;
+  out.len = l;
+  out.lines++;
 }
 
 const BIND_CODES: Record<number, number> = { 0: 0x6c, 1: 0x67, 2: 0x77, 10: 0x75 }; // l g w u
 const TYPE_CODES: Record<number, number> = { 0: 0x6e, 1: 0x6f, 2: 0x66, 5: 0x63, 6: 0x74, 10: 0x69 }; // n o f c t i
+/** the letters by STB_* / STT_* value (4 bits each): o (other) and ? (other) where unnamed */
+const BIND_LETTER = Uint8Array.from({ length: 16 }, (_, v) => BIND_CODES[v] ?? 0x6f);
+const TYPE_LETTER = Uint8Array.from({ length: 16 }, (_, v) => TYPE_CODES[v] ?? 0x3f);
 
 /**
  * sortByAddress sorts symbol indexes in `order` (a total order whose first keys are the address
