@@ -4,6 +4,7 @@
 #   npm run bench:speed                   # cloud and full corpora, when fetched
 #   RUNS=9 bash bench/speed.sh cloud      # any of: cloud, full, a kbuild-like TREE
 #   RECIPE=1 bash bench/speed.sh          # also run the 2022 recipe once per tree and cmp the 0.1 map
+#   KLP_CLI=dist/src/cli/main.js bash bench/speed.sh   # another entry point (default: the bin)
 #
 # Work items and their floors:
 #   symbols 0.1      C floor + Node start-up. The C floor (bench/read-floor.c, built here with
@@ -23,7 +24,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/bench/lib.sh"
 unset NODE_EXTRA_CA_CERTS
-cli="$here/dist/klp-convert.cjs" # the bin (scripts/bundle.mjs)
+cli=${KLP_CLI:-$here/dist/klp-convert.cjs} # the bin (scripts/bundle.mjs)
 RUNS=${RUNS:-7}
 corpus=${KLP_CORPUS:-/root/.cache/klp-corpus}
 baseline=${BASELINE:-$here/../shared/tools/symbols-klp-baseline.sh}
