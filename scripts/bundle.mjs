@@ -17,6 +17,7 @@
 import { readFileSync, readdirSync, statSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 import ts from 'typescript';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,6 +81,12 @@ function __klpRequire(from, spec) {
 // the map generator starts this file as its worker thread (generate-map-parallel.ts)
 __klpRequire('', require('node:worker_threads').isMainThread ? './src/cli/main.js' : './src/klp/generate-map-worker.js');
 `;
+// fail the build, not the first run, on what CommonJS cannot hold (top-level await, for one)
+try {
+  new vm.Script(text.replace(/^#!.*\n/, ''), { filename: out });
+} catch (e) {
+  throw new Error(`bundle: the bundled CLI does not compile: ${e.message}`);
+}
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, text);
 chmodSync(out, 0o755);
