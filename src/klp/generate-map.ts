@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { ElfFile, ReadArena, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { sortOffsetsInPlace } from './bytesort.js';
+import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
@@ -29,7 +30,7 @@ import { hasLivepatchTag } from './modinfo.js';
 import { checkVmlinuxSections, checkVmlinuxSymbols } from './vmlinux-symbols.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
-export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.2';
 
 export type MapFormat = '0.1' | 'ext';
 
@@ -411,30 +412,6 @@ function exportsOf(st: SymbolTable, names: Names, extra: Set<string> | undefined
   return ex;
 }
 
-/** fileOwners assigns an index to each distinct STT_FILE name and gives each local symbol its owner. */
-function fileOwners(st: SymbolTable, nm: Names): { owner: Int32Array; names: string[] } {
-  const owner = new Int32Array(st.count).fill(-1);
-  const names: string[] = [];
-  const byName = new Map<string, number>();
-  let cur = -1;
-  for (let i = 1; i < st.count; i++) {
-    const info = st.info[i]!;
-    if ((info & 0xf) === STT_FILE) {
-      const n = nm.get(i);
-      let ix = byName.get(n);
-      if (ix === undefined) {
-        ix = names.length;
-        names.push(n);
-        byName.set(n, ix);
-      }
-      cur = ix;
-      continue;
-    }
-    if (info >>> 4 === 0) owner[i] = cur;
-  }
-  return { owner, names };
-}
-
 /** initSections marks the sections whose symbols the module loader treats as init (`.init*`). */
 function initSections(elf: ElfFile): Uint8Array {
   const m = new Uint8Array(elf.sections.length);
@@ -483,7 +460,8 @@ const BIND_CODES: Record<number, number> = { 0: 0x6c, 1: 0x67, 2: 0x77, 10: 0x75
 const TYPE_CODES: Record<number, number> = { 0: 0x6e, 1: 0x6f, 2: 0x66, 5: 0x63, 6: 0x74, 10: 0x69 }; // n o f c t i
 
 /** emitExtVmlinux lists vmlinux's kallsyms-visible symbols in kallsyms order. */
-function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: SymbolVersFile | undefined): void {
+function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, ctx: MapContext): void {
+  const symvers = ctx.symvers;
   const secs = sectionInfos(elf);
   const nm = new Names(st);
   const n = st.count;
@@ -519,17 +497,17 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: Symbo
     if (na !== nb) return na < nb ? -1 : 1;
     return a - b;
   });
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), ctx.objtree);
+  const ext: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
-  for (const i of keep) emitExtLine(out, ctx, i, resolvedShndx(st, i), names[i]);
+  for (const i of keep) emitExtLine(out, ext, i, resolvedShndx(st, i), names[i]);
 }
 
 /** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
-function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, symvers: SymbolVersFile | undefined): void {
+function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, mctx: MapContext): void {
   const nm = new Names(st);
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get(kname)), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), mctx.objtree);
+  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, mctx.symvers?.byObject.get(kname)), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
   for (let i = 1; i < st.count; i++) {
     const t = st.info[i]! & 0xf;
@@ -566,7 +544,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     const st = symtabOf(elf);
     checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
-    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx.symvers);
+    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx);
     else emitNm01(st, out);
   } finally {
     elf.close();
@@ -585,7 +563,7 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
     out.line(ext ? `*${m.kname} ${path.relative(ctx.objtree, m.file)}` : `*${m.base}`);
     const st = symtabOf(elf);
     if (st !== undefined) {
-      if (ext) emitExtModule(elf, st, out, m.kname, ctx.symvers);
+      if (ext) emitExtModule(elf, st, out, m.kname, ctx);
       else emitNm01(st, out);
     }
     return true;
