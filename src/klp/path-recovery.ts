@@ -13,9 +13,11 @@
  *     vmlinux) each group goes to the unit that defines most of its symbols' addresses
  *     (subprogram low_pc, variable DW_OP_addr), and only those units' DIEs are read.
  *  2. The build tree's objects (no DWARF): the `.o` files named after the group's file
- *     (`proc.c` -> every `proc.o` under the objtree); the group goes to the one whose named local
- *     symbols share most names with the group. That is kpatch's idea for finding the object of
- *     a symbol (its lookup matches the local symbols of each object), done here on our own.
+ *     (`proc.c` -> every `proc.o` under the objtree); the group goes to the one that shares most
+ *     of the group's named local functions and objects, compared by name and size. That is
+ *     kpatch's idea for finding the object of a symbol (its lookup matches the local symbols of
+ *     each object), done here on our own; the sizes tell apart files whose statics share names.
+ *     Two objects with the same statics of the same sizes stay undecided.
  *
  * A group that neither finds uniquely keeps its basename, as in ext.1: never a guessed path.
  */
@@ -213,8 +215,12 @@ export class ObjectIndex {
     return this.byStem.get(stem) ?? [];
   }
 
-  /** localNames returns the names of an object's named local FUNC/OBJECT symbols (null: unreadable). */
-  localNames(rel: string): Set<string> | null {
+  /**
+   * localKeys returns `name size` for each named local FUNC/OBJECT symbol of an object (null:
+   * unreadable). Sizes do not change in the final link, and tell apart two files whose statics
+   * share their names.
+   */
+  localKeys(rel: string): Set<string> | null {
     const hit = this.locals.get(rel);
     if (hit !== undefined) return hit;
     let out: Set<string> | null = null;
@@ -224,11 +230,7 @@ export class ObjectIndex {
         if (elf.symtabIndex() !== undefined) {
           const st = elf.symbols();
           out = new Set();
-          for (let i = 1; i < st.count; i++) {
-            const info = st.info[i]!;
-            const t = info & 0xf;
-            if (info >>> 4 === 0 && (t === STT_FUNC || t === STT_OBJECT) && st.strtab[st.nameOff[i]!] !== 0) out.add(st.name(i));
-          }
+          for (let i = 1; i < st.count; i++) if (isNamedLocal(st, i)) out.add(localKey(st.name(i), st, i));
         }
       } finally {
         elf.close();
@@ -239,6 +241,16 @@ export class ObjectIndex {
     this.locals.set(rel, out);
     return out;
   }
+}
+
+function isNamedLocal(st: SymbolTable, i: number): boolean {
+  const info = st.info[i]!;
+  const t = info & 0xf;
+  return info >>> 4 === 0 && (t === STT_FUNC || t === STT_OBJECT) && st.strtab[st.nameOff[i]!] !== 0;
+}
+
+function localKey(name: string, st: SymbolTable, i: number): string {
+  return `${name} ${st.size(i)}`;
 }
 
 const SKIP_TOP = new Set(['tools', 'scripts', 'Documentation', 'usr']);
@@ -261,16 +273,15 @@ function fromObjects(st: SymbolTable, groups: Group[], index: ObjectIndex, nameO
     if (dot <= 0 || g.file.includes('/')) continue;
     const cands = index.objectsNamed(g.file.slice(0, dot));
     if (cands.length === 0) continue;
-    const names: string[] = [];
-    for (const i of g.members) {
-      const t = st.info[i]! & 0xf;
-      if ((t === STT_FUNC || t === STT_OBJECT) && st.strtab[st.nameOff[i]!] !== 0) names.push(nameOf(i));
-    }
-    if (names.length === 0) continue;
-    const scores = cands.map((c) => {
-      const l = index.localNames(c);
-      return l === null ? 0 : names.reduce((n, x) => n + (l.has(x) ? 1 : 0), 0);
-    });
+    const keys: string[] = [];
+    for (const i of g.members) if (isNamedLocal(st, i)) keys.push(localKey(nameOf(i), st, i));
+    // a group without named statics: nothing in the map refers to it; one candidate names it
+    const scores = keys.length === 0
+      ? cands.map(() => (cands.length === 1 ? 1 : 0))
+      : cands.map((c) => {
+        const l = index.localKeys(c);
+        return l === null ? 0 : keys.reduce((n, x) => n + (l.has(x) ? 1 : 0), 0);
+      });
     const k = bestUnique(scores);
     if (k < 0) continue;
     const dir = path.posix.dirname(cands[k]!);
