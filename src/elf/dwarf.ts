@@ -13,7 +13,8 @@
  * is how symbols of an ET_REL file are placed too. Linked files (ET_EXEC, ET_DYN) are read as
  * stored. Compressed sections (SHF_COMPRESSED, zlib) are inflated (compress.ts).
  *
- * Malformed input gives ElfFormatError (code DWARF_*) naming the section and offset; every read
+ * Malformed input gives ElfFormatError (code DWARF_MALFORMED; DWARF_UNSUPPORTED for a version,
+ * address size or form this reader does not know) naming the section and offset; every read
  * is bounds-checked against its unit or section, and every loop advances, so a corrupt file
  * cannot hang the reader or make it allocate more than the sections it reads.
  */
@@ -309,9 +310,9 @@ export class DwarfInfo {
     return new DwarfInfo(elf, s.index);
   }
 
-  private fail(section: string, pos: number, msg: string): never {
+  private fail(section: string, pos: number, msg: string, code = 'DWARF_MALFORMED'): never {
     const direct = section === '.debug_info' && !isCompressed(this.elf, this.infoIndex);
-    throw new ElfFormatError(this.elf.file, 'DWARF_MALFORMED', `${section}+0x${pos.toString(16)}: ${msg}`,
+    throw new ElfFormatError(this.elf.file, code, `${section}+0x${pos.toString(16)}: ${msg}`,
       direct ? this.elf.section(this.infoIndex).sh_offset + pos : undefined);
   }
 
@@ -361,7 +362,7 @@ export class DwarfInfo {
     const c = this.cursor(offset, Math.min(want, end - offset), end);
     c.pos = first.pos;
     const version = c.u16();
-    if (version < 2 || version > 5) this.fail('.debug_info', offset + 4, `unsupported DWARF version ${version}`);
+    if (version < 2 || version > 5) this.fail('.debug_info', offset + 4, `unsupported DWARF version ${version}`, 'DWARF_UNSUPPORTED');
     let unitType = DW_UT_compile, addressSize: number, abbrevOffset: number;
     if (version >= 5) {
       unitType = c.u8();
@@ -373,7 +374,7 @@ export class DwarfInfo {
       abbrevOffset = this.offsetField(c, offsetSize);
       addressSize = c.u8();
     }
-    if (addressSize !== 4 && addressSize !== 8 && addressSize !== 2) this.fail('.debug_info', offset, `unsupported address size ${addressSize}`);
+    if (addressSize !== 4 && addressSize !== 8 && addressSize !== 2) this.fail('.debug_info', offset, `unsupported address size ${addressSize}`, 'DWARF_UNSUPPORTED');
     const head: UnitHead = { version, addressSize, offsetSize, abbrevOffset, dieOffset: c.pos, end };
     return { offset, unitType, ...head, ...this.unitDie(head, c) };
   }
@@ -552,7 +553,7 @@ export class DwarfInfo {
       case F_block: case F_exprloc: c.skip(c.uleb()); return;
       case F_flag_present: case F_implicit_const: return;
       case F_indirect: this.skipForm(c, this.realForm(c, form), u); return;
-      default: c.fail(c.pos, `unknown attribute form 0x${form.toString(16)}`);
+      default: this.fail('.debug_info', c.pos, `unknown attribute form 0x${form.toString(16)}`, 'DWARF_UNSUPPORTED');
     }
   }
 

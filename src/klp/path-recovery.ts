@@ -111,22 +111,25 @@ function bestUnique(scores: number[]): number {
   return tie ? -1 : best;
 }
 
+/**
+ * unreadable tells the DWARF this reader cannot decode (zstd-compressed sections, a DWARF
+ * version or form it does not know) from malformed DWARF: the first leaves the basenames, the
+ * second is an error like any malformed ELF.
+ */
+function unreadable(e: unknown): boolean {
+  return e instanceof ElfFormatError && (e.code === 'ELF_UNSUPPORTED_COMPRESSION' || e.code === 'DWARF_UNSUPPORTED');
+}
+
 /** fromDwarf fills in the paths DWARF can give; returns how many groups it placed. */
 function fromDwarf(elf: ElfFile, st: SymbolTable, groups: Group[]): number {
   let dw: DwarfInfo | undefined;
-  try {
-    dw = DwarfInfo.open(elf);
-  } catch (e) {
-    // a debug section we cannot inflate (zstd) leaves the basenames; malformed DWARF is an error
-    if (e instanceof ElfFormatError && e.code === 'ELF_UNSUPPORTED_COMPRESSION') return 0;
-    throw e;
-  }
-  if (dw === undefined) return 0;
   let units: DwarfUnit[];
   try {
+    dw = DwarfInfo.open(elf);
+    if (dw === undefined) return 0;
     units = dw.units();
   } catch (e) {
-    if (e instanceof ElfFormatError && e.code === 'ELF_UNSUPPORTED_COMPRESSION') return 0;
+    if (unreadable(e)) return 0;
     throw e;
   }
   const byBase = new Map<string, { unit: DwarfUnit; path: string }[]>();
@@ -159,7 +162,13 @@ function fromDwarf(elf: ElfFile, st: SymbolTable, groups: Group[]): number {
       continue;
     }
     // several units or several groups of one basename: pair them by addresses
-    const sets = cands.map((c) => new Set(dw!.definedAddresses(c.unit).map((a) => addressKey(rel ? a.section : -1, a.value))));
+    let sets: Set<string>[];
+    try {
+      sets = cands.map((c) => new Set(dw!.definedAddresses(c.unit).map((a) => addressKey(rel ? a.section : -1, a.value))));
+    } catch (e) {
+      if (unreadable(e)) continue;
+      throw e;
+    }
     for (const g of gs) {
       const keys = symbolKeys(st, g, rel);
       const k = bestUnique(sets.map((s) => keys.reduce((n, key) => n + (s.has(key) ? 1 : 0), 0)));
