@@ -28,8 +28,9 @@ Write the symbol map of a kernel build tree: vmlinux, then every module of modul
   --objtree DIR    kernel build (output) tree holding vmlinux and modules.order (default: .)
   -o, --output F   where to write the map (default: <objtree>/symbols.klp)
   --format F       0.1 (default; byte-identical to the 2022 kbuild recipe) or ext
-                   (klp-convert-symbol-data-ext.1: kernel sympos order, binding, type, init,
-                   exports, source file; see docs/symbols-format.md)
+                   (klp-convert-symbol-data-ext.2: kernel sympos order, binding, type, init,
+                   exports, source file as a path from DWARF or the tree's .o files; see
+                   docs/symbols-format.md)
   -j N             threads to use, this one included (default: 2 with 2 or more CPUs, else 1;
                    at most ${MAX_JOBS}). With 2, a worker thread reads vmlinux while the main
                    thread reads modules; -j 1 reads everything on one thread. The output is
