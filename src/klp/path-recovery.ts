@@ -193,20 +193,28 @@ export class ObjectIndex {
 
   private build(): Map<string, string[]> {
     const m = new Map<string, string[]>();
+    // symlinked directories are followed (trees laid out as symlink farms), each real directory
+    // once, so a link cycle ends
+    const seen = new Set<string>();
     const walk = (rel: string): void => {
       let entries: fs.Dirent[];
+      const abs = path.join(this.objtree, rel);
       try {
-        entries = fs.readdirSync(path.join(this.objtree, rel), { withFileTypes: true });
+        const real = fs.realpathSync(abs);
+        if (seen.has(real)) return;
+        seen.add(real);
+        entries = fs.readdirSync(abs, { withFileTypes: true });
       } catch {
         return;
       }
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const e of entries) {
         const r = rel === '' ? e.name : `${rel}/${e.name}`;
-        if (e.isDirectory()) {
+        const link = e.isSymbolicLink() ? fs.statSync(path.join(abs, e.name), { throwIfNoEntry: false }) : undefined;
+        if (e.isDirectory() || link?.isDirectory()) {
           if (e.name.startsWith('.') || (rel === '' && SKIP_TOP.has(e.name))) continue;
           walk(r);
-        } else if (e.isFile() && e.name.endsWith('.o') && !e.name.endsWith('.mod.o') && !e.name.startsWith('.')) {
+        } else if ((e.isFile() || link?.isFile()) && e.name.endsWith('.o') && !e.name.endsWith('.mod.o') && !e.name.startsWith('.')) {
           const stem = e.name.slice(0, -2);
           const l = m.get(stem);
           if (l) l.push(r);
@@ -262,7 +270,8 @@ function localKey(name: string, st: SymbolTable, i: number): string {
   return `${name} ${st.size(i)}`;
 }
 
-const SKIP_TOP = new Set(['tools', 'scripts', 'Documentation', 'usr']);
+/** top-level entries never searched: no kernel objects, or (`source`, in O= trees) another tree */
+const SKIP_TOP = new Set(['tools', 'scripts', 'Documentation', 'usr', 'source']);
 
 const indexes = new Map<string, ObjectIndex>();
 
