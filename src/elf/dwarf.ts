@@ -35,6 +35,8 @@ export const DW_AT_name = 0x03;
 export const DW_AT_low_pc = 0x11;
 export const DW_AT_comp_dir = 0x1b;
 export const DW_AT_str_offsets_base = 0x72;
+export const DW_AT_high_pc = 0x12;
+export const DW_AT_ranges = 0x55;
 export const DW_OP_addr = 0x03;
 export const DW_UT_compile = 0x01;
 export const DW_UT_partial = 0x03;
@@ -67,7 +69,14 @@ export interface DwarfUnit {
   /** DW_AT_name and DW_AT_comp_dir as stored (latin1), when present and readable */
   readonly name: string | undefined;
   readonly compDir: string | undefined;
+  /** the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a section offset) */
+  readonly lowPc: DwarfAddress | undefined;
+  readonly highPc: bigint | undefined;
+  readonly rangesOffset: number | undefined;
 }
+
+type UnitDie = Pick<DwarfUnit, 'tag' | 'name' | 'compDir' | 'lowPc' | 'highPc' | 'rangesOffset'>;
+const NO_DIE: UnitDie = { tag: 0, name: undefined, compDir: undefined, lowPc: undefined, highPc: undefined, rangesOffset: undefined };
 
 /** an address in the file: `section` is the section index for ET_REL files (-1 when absolute) */
 export interface DwarfAddress {
@@ -475,13 +484,14 @@ export class DwarfInfo {
   }
 
   /** unitDie reads the tag, DW_AT_name and DW_AT_comp_dir of the unit DIE. */
-  private unitDie(u: UnitHead, c: Cursor): { tag: number; name: string | undefined; compDir: string | undefined } {
-    if (c.pos >= u.end) return { tag: 0, name: undefined, compDir: undefined };
+  private unitDie(u: UnitHead, c: Cursor): UnitDie {
+    if (c.pos >= u.end) return NO_DIE;
     const code = c.uleb();
-    if (code === 0) return { tag: 0, name: undefined, compDir: undefined };
+    if (code === 0) return NO_DIE;
     const ab = this.abbrev(u, code, u.dieOffset);
     let name: string | undefined, compDir: string | undefined;
     let strxName = -1, strxDir = -1, strOffsetsBase = -1;
+    let lowPc: DwarfAddress | undefined, highPc: bigint | undefined, highIsOffset = false, rangesOffset: number | undefined;
     for (let k = 0; k < ab.specs.length; k += 2) {
       const attr = ab.specs[k]!;
       const form = this.realForm(c, ab.specs[k + 1]!);
@@ -500,6 +510,16 @@ export class DwarfInfo {
           compDir = s;
           strxDir = strx;
         }
+      } else if (attr === DW_AT_low_pc && form === F_addr) {
+        lowPc = this.address(c, u.addressSize);
+      } else if (attr === DW_AT_high_pc && form === F_addr) {
+        highPc = this.address(c, u.addressSize).value;
+      } else if (attr === DW_AT_high_pc && (form === F_data1 || form === F_data2 || form === F_data4 || form === F_data8 || form === F_udata)) {
+        highPc = BigInt(form === F_udata ? c.uleb() : c.fixed(form === F_data1 ? 1 : form === F_data2 ? 2 : form === F_data4 ? 4 : 6));
+        if (form === F_data8) c.skip(2); // a length above 2^48 is no real unit; read the low 6 bytes
+        highIsOffset = true;
+      } else if (attr === DW_AT_ranges && (form === F_sec_offset || (u.version < 4 && (form === F_data4 || form === F_data8)))) {
+        rangesOffset = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
       } else if (attr === DW_AT_str_offsets_base && (form === F_sec_offset || form === F_data4 || form === F_data8)) {
         strOffsetsBase = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
       } else {
@@ -508,7 +528,8 @@ export class DwarfInfo {
     }
     if (strxName >= 0) name = this.strx(strxName, strOffsetsBase, u.offsetSize);
     if (strxDir >= 0) compDir = this.strx(strxDir, strOffsetsBase, u.offsetSize);
-    return { tag: ab.tag, name, compDir };
+    if (highIsOffset) highPc = lowPc === undefined ? undefined : lowPc.value + highPc!;
+    return { tag: ab.tag, name, compDir, lowPc, highPc, rangesOffset };
   }
 
   /** realForm resolves DW_FORM_indirect (a chain of them is bounded by the unit's bytes) */
@@ -555,6 +576,59 @@ export class DwarfInfo {
       case F_indirect: this.skipForm(c, this.realForm(c, form), u); return;
       default: this.fail('.debug_info', c.pos, `unknown attribute form 0x${form.toString(16)}`, 'DWARF_UNSUPPORTED');
     }
+  }
+
+  /**
+   * codeRanges returns the unit's code as [start, end) pairs, from DW_AT_low_pc/DW_AT_high_pc
+   * or DW_AT_ranges (.debug_rnglists for DWARF 5, .debug_ranges before), or undefined when the
+   * unit does not say or says it in a way this reader does not follow (DW_FORM_rnglistx, the
+   * addrx entries of split DWARF, relocatable files, whose ranges need .rela.debug_rnglists).
+   */
+  codeRanges(u: DwarfUnit): [bigint, bigint][] | undefined {
+    if (this.relocs !== undefined || this.elf.header.e_type === ET_REL) return undefined;
+    if (u.rangesOffset === undefined) {
+      // no DW_AT_high_pc and no DW_AT_ranges: a unit without code (data only, or empty)
+      if (u.lowPc === undefined || u.highPc === undefined) return [];
+      return u.highPc > u.lowPc.value ? [[u.lowPc.value, u.highPc]] : [];
+    }
+    const name = u.version >= 5 ? '.debug_rnglists' : '.debug_ranges';
+    const s = this.elf.findSection(name);
+    if (s === undefined) return undefined;
+    const d = sectionContents(this.elf, s.index);
+    const c = new Cursor(d, 0, d.length, d.length, this.le, (p, m) => this.fail(name, p, m));
+    if (u.rangesOffset >= d.length) this.fail(name, u.rangesOffset, 'range list offset is past the end of the section');
+    c.pos = u.rangesOffset;
+    const out: [bigint, bigint][] = [];
+    let base = u.lowPc?.value ?? 0n;
+    const size = u.addressSize;
+    const max = (1n << BigInt(size * 8)) - 1n;
+    for (let n = 0; ; n++) {
+      if (n > d.length) this.fail(name, c.pos, 'range list does not end');
+      if (u.version >= 5) {
+        const kind = c.u8();
+        if (kind === 0 /* DW_RLE_end_of_list */) break;
+        if (kind === 4 /* DW_RLE_offset_pair */) {
+          const a = BigInt(c.uleb()), b = BigInt(c.uleb());
+          out.push([base + a, base + b]);
+        } else if (kind === 5 /* DW_RLE_base_address */) {
+          base = c.bigAddr(size);
+        } else if (kind === 6 /* DW_RLE_start_end */) {
+          const a = c.bigAddr(size), b = c.bigAddr(size);
+          out.push([a, b]);
+        } else if (kind === 7 /* DW_RLE_start_length */) {
+          const a = c.bigAddr(size);
+          out.push([a, a + BigInt(c.uleb())]);
+        } else {
+          return undefined; // DW_RLE_base_addressx, startx_*: need .debug_addr (split DWARF)
+        }
+      } else {
+        const a = c.bigAddr(size), b = c.bigAddr(size);
+        if (a === 0n && b === 0n) break;
+        if (a === max) base = b;
+        else out.push([base + a, base + b]);
+      }
+    }
+    return out;
   }
 
   /**

@@ -96,6 +96,13 @@ function symbolKeys(st: SymbolTable, g: Group, rel: boolean): string[] {
   return keys;
 }
 
+/** functionAddresses lists the addresses of a linked file's group's functions. */
+function functionAddresses(st: SymbolTable, g: Group): bigint[] {
+  const out: bigint[] = [];
+  for (const i of g.members) if ((st.info[i]! & 0xf) === STT_FUNC && st.sectionIndex(i) >= 0) out.push(st.value(i));
+  return out;
+}
+
 /** bestUnique returns the index of the single highest positive score, or -1. */
 function bestUnique(scores: number[]): number {
   let best = -1, bestScore = 0, tie = false;
@@ -161,21 +168,38 @@ function fromDwarf(elf: ElfFile, st: SymbolTable, groups: Group[]): number {
       placed++;
       continue;
     }
-    // several units or several groups of one basename: pair them by addresses
-    let sets: Set<string>[];
-    try {
-      sets = cands.map((c) => new Set(dw!.definedAddresses(c.unit).map((a) => addressKey(rel ? a.section : -1, a.value))));
-    } catch (e) {
-      if (unreadable(e)) continue;
-      throw e;
-    }
+    // several units or several groups of one basename: pair them by addresses. Groups with
+    // functions go by the units' code ranges (no DIE is read); the rest by the addresses the
+    // DIEs of the units not yet taken define (walked once each, only when needed)
+    const ranges = rel ? undefined : cands.map((c) => dw!.codeRanges(c.unit));
+    const taken = new Set<number>();
+    const later: Group[] = [];
     for (const g of gs) {
-      const keys = symbolKeys(st, g, rel);
-      const k = bestUnique(sets.map((s) => keys.reduce((n, key) => n + (s.has(key) ? 1 : 0), 0)));
+      const fns = ranges !== undefined && ranges.every((r) => r !== undefined) ? functionAddresses(st, g) : [];
+      const k = fns.length === 0 ? -1 : bestUnique(ranges!.map((r) => fns.reduce((n, a) => n + (r!.some(([lo, hi]) => a >= lo && a < hi) ? 1 : 0), 0)));
       if (k >= 0) {
         g.path = cands[k]!.path;
+        taken.add(k);
         placed++;
+      } else {
+        later.push(g);
       }
+    }
+    const sets: (Set<string> | undefined)[] = [];
+    const setOf = (i: number): Set<string> =>
+      (sets[i] ??= new Set(dw!.definedAddresses(cands[i]!.unit).map((a) => addressKey(rel ? a.section : -1, a.value))));
+    try {
+      for (const g of later) {
+        const keys = symbolKeys(st, g, rel);
+        if (keys.length === 0) continue;
+        const k = bestUnique(cands.map((_, i) => (taken.has(i) ? 0 : keys.reduce((n, key) => n + (setOf(i).has(key) ? 1 : 0), 0))));
+        if (k >= 0) {
+          g.path = cands[k]!.path;
+          placed++;
+        }
+      }
+    } catch (e) {
+      if (!unreadable(e)) throw e;
     }
   }
   return placed;

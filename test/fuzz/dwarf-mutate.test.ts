@@ -34,7 +34,12 @@ after(() => {
 function readAll(bytes: Uint8Array, name: string): void {
   const elf = ElfFile.parse(bytes, name);
   const dw = DwarfInfo.open(elf);
-  if (dw !== undefined) for (const u of dw.units()) dw.definedAddresses(u);
+  if (dw !== undefined) {
+    for (const u of dw.units()) {
+      dw.codeRanges(u);
+      dw.definedAddresses(u);
+    }
+  }
   if (elf.symtabIndex() !== undefined) {
     const st = elf.symbols();
     sourceFiles(elf, st, (i) => st.name(i), undefined);

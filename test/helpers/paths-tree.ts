@@ -2,7 +2,7 @@
 // in files of the same basename in different directories (the case `file=<path>` is for):
 //
 //   vmlinux  (ld -static; -Map vmlinux.map is the oracle for which object each address came from)
-//     arch/x86/kernel/cpu/proc.c  crypto/proc.c  fs/proc/consoles.c   static c_start(), c_state
+//     arch/x86/kernel/cpu/proc.c  crypto/proc.c  fs/proc/consoles.c   static c_start(), c_cold(), c_state
 //     lib/tbl.c  net/tbl.c                                            static tbl_val (data only)
 //   drivers/foo/foo.ko  (ld -r, -Map foo.map)
 //     drivers/foo/a/util.c  drivers/foo/b/util.c                      static util_get(), util_state
@@ -23,7 +23,9 @@ import { dirname, join } from 'node:path';
 const PROC = (n: number, entry: string): string => `
 static int c_state[${n}] __attribute__((used)) = { ${n} };
 __attribute__((noinline, used)) static int c_start(int x) { int s = 0; for (int i = 0; i < ${n}; i++) s = s * x + c_state[i] + i; return s; }
-int ${entry}(void) { return c_start(${n}); }
+/* a second code section: the unit's code is then a DW_AT_ranges list (.debug_rnglists / .debug_ranges) */
+__attribute__((noinline, used, section(".text.unlikely"))) static int c_cold(int x) { return x - ${n}; }
+int ${entry}(void) { return c_start(${n}) + c_cold(${n}); }
 `;
 const TBL = (n: number, entry: string): string => `
 static int tbl_val[${n}] = { ${n} };
@@ -92,26 +94,31 @@ export function buildPathsTree(debug: string): string {
 }
 
 /**
- * mapObjects parses a GNU ld map file: the input sections it placed, each with its output
- * address (ET_EXEC) or offset in the output section (ld -r), size and object file.
+ * mapObjects parses a GNU ld map file: the input sections it placed, each with the output
+ * section it went to, its address (ET_EXEC) or offset in that output section (ld -r), size and
+ * object file.
  */
 export function mapObjects(text: string): { section: string; start: bigint; size: bigint; object: string }[] {
   const out: { section: string; start: bigint; size: bigint; object: string }[] = [];
   const lines = text.split('\n');
   const body = lines.findIndex((l) => l.startsWith('Linker script and memory map'));
-  let pending: string | undefined;
+  let output = '';
+  let pending = false;
   for (const l of lines.slice(body + 1)) {
+    const head = /^(\.\S+)(\s|$)/.exec(l); // an output section starts in column 0
     const one = /^ (\.\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.o)$/.exec(l);
     const cont = /^\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+\.o)$/.exec(l);
-    if (one) {
-      out.push({ section: one[1]!, start: BigInt('0x' + one[2]), size: BigInt('0x' + one[3]), object: one[4]! });
-      pending = undefined;
-    } else if (cont && pending !== undefined) {
-      out.push({ section: pending, start: BigInt('0x' + cont[1]), size: BigInt('0x' + cont[2]), object: cont[3]! });
-      pending = undefined;
+    if (head) {
+      output = head[1]!;
+      pending = false;
+    } else if (one) {
+      out.push({ section: output, start: BigInt('0x' + one[2]), size: BigInt('0x' + one[3]), object: one[4]! });
+      pending = false;
+    } else if (cont && pending) {
+      out.push({ section: output, start: BigInt('0x' + cont[1]), size: BigInt('0x' + cont[2]), object: cont[3]! });
+      pending = false;
     } else {
-      const name = /^ (\.\S+)$/.exec(l);
-      pending = name ? name[1] : undefined;
+      pending = /^ \.\S+$/.test(l); // a long input section name, its numbers on the next line
     }
   }
   return out;

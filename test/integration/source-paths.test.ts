@@ -77,7 +77,7 @@ function mapOf(root: string, jobs = '1'): string {
   return out;
 }
 
-const VMLINUX_NAMES = ['c_start', 'c_state', 'tbl_val'];
+const VMLINUX_NAMES = ['c_start', 'c_cold', 'c_state', 'tbl_val'];
 const MODULE_NAMES = ['util_get', 'util_state'];
 
 for (const [label, debug] of [['DWARF 5', '-gdwarf-5'], ['DWARF 4', '-gdwarf-4'], ['zlib-compressed DWARF 5', 'zlib'], ['no DWARF (objects)', '']] as const) {
