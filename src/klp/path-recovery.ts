@@ -361,3 +361,25 @@ export function sourceFiles(elf: ElfFile, st: SymbolTable, nameOf: (i: number) =
   }
   return { owner, names, stats: { dwarf, objects, basename: groups.length - dwarf - objects } };
 }
+
+/**
+ * fileTableStats counts the file-table entries of a written ext map and how many of them are
+ * paths (for `symbols -v`); `parts` hold whole lines, as the generator returns them.
+ */
+export function fileTableStats(parts: readonly Uint8Array[]): { entries: number; paths: number } {
+  let entries = 0, paths = 0;
+  for (const p of parts) {
+    let at = p[0] === 0x40 ? 0 : p.indexOf(0x40);
+    while (at >= 0) {
+      const lineStart = at === 0 || p[at - 1] === 10;
+      let end = p.indexOf(10, at);
+      if (end < 0) end = p.length;
+      if (lineStart) {
+        entries++;
+        if (p.subarray(at, end).includes(0x2f)) paths++;
+      }
+      at = p.indexOf(0x40, end);
+    }
+  }
+  return { entries, paths };
+}

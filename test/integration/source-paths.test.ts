@@ -108,11 +108,15 @@ for (const [label, debug] of [['DWARF 5', '-gdwarf-5'], ['DWARF 4', '-gdwarf-4']
   });
 }
 
-test('the ext.2 map does not depend on -j', { skip: skipAll }, () => {
+test('the ext.2 map does not depend on -j; -v says how many files got a path', { skip: skipAll }, () => {
   const root = tree('-gdwarf-5');
   assert.ok(readFileSync(mapOf(root, '1')).equals(readFileSync(mapOf(root, '2'))));
   const plain = tree('');
   assert.ok(readFileSync(mapOf(plain, '1')).equals(readFileSync(mapOf(plain, '2'))));
+  const v = cli(['symbols', '--objtree', root, '--format', 'ext', '-v', '-o', join(root, 'v.klpx')]);
+  assert.equal(v.status, 0, v.stderr);
+  // 6 vmlinux files and 3 of foo.ko, every one with a path
+  assert.match(v.stderr, /source files: 9 of 9 with a path/);
 });
 
 function convert(root: string, map: string, rules: string | undefined): { status: number; stdout: string; stderr: string; out: string } {
