@@ -21,8 +21,7 @@
 import { ET_REL, SHT_NOBITS, SHT_REL, SHT_RELA } from './constants.js';
 import { isCompressed, sectionContents } from './compress.js';
 import { ElfFormatError } from './errors.js';
-import { latin1, type ElfFile } from './read.js';
-import type { RelocTable } from './reloc.js';
+import { latin1, type ElfFile, type SectionHeader } from './read.js';
 import type { SymbolTable } from './symtab.js';
 
 export const DW_TAG_compile_unit = 0x11;
@@ -105,45 +104,127 @@ interface Reloc {
 }
 
 /**
- * RelocIndex finds the relocation at an offset of .debug_info by binary search over the
- * sections' r_offset values (read without bigint; a module's .rela.debug_info has 10^4-10^6
- * entries and only a few are ever looked up). Assemblers and ld -r write them sorted; an
- * unsorted table is sorted here once.
+ * RelocIndex finds the relocation at an offset of .debug_info by binary search over r_offset.
+ * A module's .rela.debug_info is often larger than its .debug_info (10^4-10^6 entries) and the
+ * reader needs a few entries per unit, so the table is read in chunks as the search touches
+ * them, never as a whole. Assemblers and ld -r write these tables sorted by r_offset; every
+ * chunk read is checked, and a table found out of order is read whole and sorted once.
  */
 class RelocIndex {
-  private readonly tabs: { t: RelocTable; offs: Float64Array; order: Uint32Array | undefined }[];
-  constructor(tables: RelocTable[], is64: boolean, le: boolean) {
-    this.tabs = tables.map((t) => {
-      const v = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
-      const offs = new Float64Array(t.count);
-      let sorted = true;
-      for (let i = 0, o = 0; i < t.count; i++, o += t.entsize) {
-        offs[i] = is64 ? v.getUint32(o + (le ? 4 : 0), le) * 0x100000000 + v.getUint32(o + (le ? 0 : 4), le) : v.getUint32(o, le);
-        if (i > 0 && offs[i]! < offs[i - 1]!) sorted = false;
-      }
-      let order: Uint32Array | undefined;
-      if (!sorted) {
-        order = Uint32Array.from({ length: t.count }, (_, i) => i).sort((a, b) => offs[a]! - offs[b]!);
-        const s = Float64Array.from(order, (i) => offs[i]!);
-        return { t, offs: s, order };
-      }
-      return { t, offs, order };
-    });
+  private readonly tabs: LazyRelocs[];
+  constructor(elf: ElfFile, sections: readonly SectionHeader[], private readonly symtab: SymbolTable) {
+    this.tabs = sections.map((s) => new LazyRelocs(elf, s));
   }
   find(at: number): Reloc | undefined {
-    for (const { t, offs, order } of this.tabs) {
+    for (const t of this.tabs) {
+      const r = t.find(at, this.symtab);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+}
+
+const CHUNK_ENTRIES = 32;
+
+class LazyRelocs {
+  private readonly count: number;
+  private readonly entsize: number;
+  private readonly rela: boolean;
+  private readonly is64: boolean;
+  private readonly le: boolean;
+  private readonly chunks = new Map<number, DataView>();
+  /** set when the table is out of order: all offsets sorted, with the entry index of each */
+  private sorted: { offs: Float64Array; order: Uint32Array } | undefined;
+
+  constructor(private readonly elf: ElfFile, private readonly sec: SectionHeader) {
+    this.rela = sec.sh_type === SHT_RELA;
+    this.is64 = elf.header.bits === 64;
+    this.le = elf.header.littleEndian;
+    const want = this.is64 ? (this.rela ? 24 : 16) : (this.rela ? 12 : 8);
+    if (sec.sh_entsize !== want) throw elf.error('ELF_BAD_ENTSIZE', `section ${sec.index} '${sec.name}': sh_entsize ${sec.sh_entsize}, expected ${want}`, sec.headerOffset);
+    if (sec.sh_size % want !== 0) throw elf.error('ELF_BAD_SIZE', `section ${sec.index} '${sec.name}': sh_size ${sec.sh_size} is not a multiple of ${want}`, sec.headerOffset);
+    if (sec.sh_offset + sec.sh_size > elf.size) throw elf.error('ELF_SECTION_PAST_EOF', `section ${sec.index} '${sec.name}': contents extend past end of file`, sec.headerOffset);
+    this.entsize = want;
+    this.count = sec.sh_size / want;
+  }
+
+  private chunk(c: number): DataView {
+    let v = this.chunks.get(c);
+    if (v === undefined) {
+      const first = c * CHUNK_ENTRIES;
+      const n = Math.min(CHUNK_ENTRIES, this.count - first);
+      const b = this.elf.rawBytes(this.sec.sh_offset + first * this.entsize, n * this.entsize);
+      v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.chunks.set(c, v);
+      for (let i = 1; i < n; i++) if (this.offsetIn(v, i) < this.offsetIn(v, i - 1)) this.sortAll();
+    }
+    return v;
+  }
+
+  private offsetIn(v: DataView, i: number): number {
+    const o = i * this.entsize;
+    if (!this.is64) return v.getUint32(o, this.le);
+    return v.getUint32(o + (this.le ? 4 : 0), this.le) * 0x100000000 + v.getUint32(o + (this.le ? 0 : 4), this.le);
+  }
+
+  private offset(i: number): number {
+    return this.offsetIn(this.chunk(Math.floor(i / CHUNK_ENTRIES)), i % CHUNK_ENTRIES);
+  }
+
+  private sortAll(): void {
+    if (this.sorted !== undefined) return;
+    const offs = new Float64Array(this.count);
+    for (let c = 0; c * CHUNK_ENTRIES < this.count; c++) {
+      const v = this.chunks.get(c) ?? this.loadRaw(c);
+      for (let i = 0; i < CHUNK_ENTRIES && c * CHUNK_ENTRIES + i < this.count; i++) offs[c * CHUNK_ENTRIES + i] = this.offsetIn(v, i);
+    }
+    const order = Uint32Array.from({ length: this.count }, (_, i) => i).sort((a, b) => offs[a]! - offs[b]!);
+    this.sorted = { offs: Float64Array.from(order, (i) => offs[i]!), order };
+  }
+
+  private loadRaw(c: number): DataView {
+    const first = c * CHUNK_ENTRIES;
+    const n = Math.min(CHUNK_ENTRIES, this.count - first);
+    const b = this.elf.rawBytes(this.sec.sh_offset + first * this.entsize, n * this.entsize);
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.chunks.set(c, v);
+    return v;
+  }
+
+  find(at: number, st: SymbolTable): Reloc | undefined {
+    let idx = -1;
+    if (this.sorted === undefined) {
+      let lo = 0, hi = this.count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.offset(mid) < at) lo = mid + 1;
+        else hi = mid;
+      }
+      if (this.sorted === undefined && lo < this.count && this.offset(lo) === at) idx = lo;
+    }
+    if (this.sorted !== undefined) {
+      const { offs, order } = this.sorted;
       let lo = 0, hi = offs.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
         if (offs[mid]! < at) lo = mid + 1;
         else hi = mid;
       }
-      if (lo < offs.length && offs[lo] === at) {
-        const i = order === undefined ? lo : order[lo]!;
-        return { sym: t.sym(i), addend: t.addend(i), rela: t.isRela };
-      }
+      idx = lo < offs.length && offs[lo] === at ? order[lo]! : -1;
     }
-    return undefined;
+    if (idx < 0) return undefined;
+    const v = this.chunk(Math.floor(idx / CHUNK_ENTRIES));
+    const o = (idx % CHUNK_ENTRIES) * this.entsize;
+    let sym: number, addend = 0n;
+    if (this.is64) {
+      sym = v.getUint32(o + (this.le ? 12 : 8), this.le);
+      if (this.rela) addend = v.getBigInt64(o + 16, this.le);
+    } else {
+      sym = v.getUint32(o + 4, this.le) >>> 8;
+      if (this.rela) addend = BigInt(v.getInt32(o + 8, this.le));
+    }
+    if (sym >= st.count) throw this.elf.error('DWARF_MALFORMED', `${this.sec.name}: relocation ${idx}: symbol ${sym} is out of range (${st.count} symbols)`, this.sec.sh_offset + idx * this.entsize);
+    return { sym, addend, rela: this.rela };
   }
 }
 
@@ -279,14 +360,15 @@ type UnitHead = Pick<DwarfUnit, 'version' | 'addressSize' | 'offsetSize' | 'abbr
 export class DwarfInfo {
   private readonly infoIndex: number;
   private readonly infoSize: number;
-  /** the whole section, when it had to be inflated or relocated (or is small) */
+  /** the whole section, when it had to be inflated (else units are read from the file as needed) */
   private readonly whole: Uint8Array | undefined;
   private readonly le: boolean;
   private abbrevData: Uint8Array | undefined | null;
   private readonly abbrevs = new Map<number, AbbrevTable>();
   private readonly relocs: RelocIndex | undefined;
   private readonly symtab: SymbolTable | undefined;
-  private readonly strCache = new Map<string, Uint8Array | null>();
+  /** string sections: whole contents, a section index to read from in windows, or null (absent) */
+  private readonly strCache = new Map<string, Uint8Array | number | null>();
   private unitList: DwarfUnit[] | undefined;
 
   private constructor(readonly elf: ElfFile, infoIndex: number) {
@@ -294,7 +376,7 @@ export class DwarfInfo {
     this.le = elf.header.littleEndian;
     const sec = elf.section(infoIndex);
     const rel = elf.header.e_type === ET_REL;
-    if (isCompressed(elf, infoIndex) || rel || sec.sh_size <= 1 << 20) {
+    if (isCompressed(elf, infoIndex)) {
       this.whole = sectionContents(elf, infoIndex);
       this.infoSize = this.whole.length;
     } else {
@@ -307,7 +389,7 @@ export class DwarfInfo {
       const rs = elf.sections.filter((r) => (r.sh_type === SHT_RELA || r.sh_type === SHT_REL) && r.sh_info === infoIndex);
       if (rs.length > 0) {
         this.symtab = elf.symbols(rs[0]!.sh_link);
-        this.relocs = new RelocIndex(rs.map((r) => elf.relocations(r.index)), elf.header.bits === 64, this.le);
+        this.relocs = new RelocIndex(elf, rs, this.symtab);
       }
     }
   }
@@ -468,19 +550,37 @@ export class DwarfInfo {
     return ab;
   }
 
-  /** stringAt reads a NUL-terminated string of a string section at `off`. */
+  /**
+   * stringAt reads a NUL-terminated string of a string section at `off`. A large uncompressed
+   * section (a module's .debug_str: hundreds of KB for the two names a unit needs) is read in
+   * small windows at the string, others once whole.
+   */
   private stringAt(section: string, off: number): string | undefined {
     let d = this.strCache.get(section);
     if (d === undefined) {
       const s = this.elf.findSection(section);
-      d = s === undefined ? null : sectionContents(this.elf, s.index);
+      d = s === undefined ? null : s.sh_size > 1 << 16 && !isCompressed(this.elf, s.index) ? s.index : sectionContents(this.elf, s.index);
       this.strCache.set(section, d);
     }
     if (d === null) return undefined;
+    if (typeof d === 'number') return this.stringInFile(section, d, off);
     if (off >= d.length) this.fail(section, off, `string offset 0x${off.toString(16)} is past the end of the section (0x${d.length.toString(16)} bytes)`);
     const e = d.indexOf(0, off);
     if (e < 0) this.fail(section, off, 'string is not NUL-terminated');
     return latin1(d, off, e);
+  }
+
+  private stringInFile(section: string, index: number, off: number): string {
+    const s = this.elf.section(index);
+    if (off >= s.sh_size) this.fail(section, off, `string offset 0x${off.toString(16)} is past the end of the section (0x${s.sh_size.toString(16)} bytes)`);
+    if (s.sh_offset + s.sh_size > this.elf.size) throw this.elf.error('ELF_SECTION_PAST_EOF', `section ${index} '${s.name}': contents extend past end of file`, s.headerOffset);
+    for (let win = 512; ; win *= 4) {
+      const n = Math.min(win, s.sh_size - off);
+      const b = this.elf.rawBytes(s.sh_offset + off, n);
+      const e = b.indexOf(0);
+      if (e >= 0) return latin1(b, 0, e);
+      if (n === s.sh_size - off) this.fail(section, off, 'string is not NUL-terminated');
+    }
   }
 
   /** unitDie reads the tag, DW_AT_name and DW_AT_comp_dir of the unit DIE. */
