@@ -16,7 +16,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPathsTree, mapObjects, objdumpSymbols } from '../helpers/paths-tree.js';
 import { haveTool } from '../helpers/symbols-tree.js';
@@ -222,4 +223,29 @@ test('convert: an ext.1 map (basenames only) is still read; a path then matches 
   const amb = convert(root, oldMap, 'vmlinux c_start file=crypto/proc.c\nvmlinux c_state pos=1\nvmlinux tbl_val pos=1\nfoo util_state pos=1\n');
   assert.equal(amb.status, 1);
   assert.match(amb.stderr, /matches 2 symbols/);
+});
+
+// Slow tier, when a distribution debug vmlinux is at hand (fetch-distro-kernel.sh cloud, or
+// KLP_VMLINUX=<path>): c_start is static in arch/x86/kernel/cpu/proc.c, fs/proc/consoles.c and
+// crypto/proc.c of Debian's 6.12 kernels; every copy's path must be the one addr2line gives.
+const DISTRO_VMLINUX = process.env['KLP_VMLINUX'] ?? join(homedir(), '.cache/klp-corpus/cloud/tree/vmlinux');
+const distroSkip = skipAll || (!existsSync(DISTRO_VMLINUX) ? `no debug vmlinux at ${DISTRO_VMLINUX} (run fetch-distro-kernel.sh cloud, or set KLP_VMLINUX)` : !haveTool('addr2line') ? 'needs addr2line (binutils)' : false);
+test('symbols --format ext on a distribution debug vmlinux: paths of duplicated statics equal addr2line', { skip: distroSkip }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'klp-distro-paths-'));
+  trees.set('distro', root);
+  symlinkSync(DISTRO_VMLINUX, join(root, 'vmlinux'));
+  writeFileSync(join(root, 'modules.order'), '');
+  const map = loadSymbolMap(mapOf(root), new Set(['c_start', 'c_next', 'c_stop']));
+  let checked = 0;
+  for (const name of ['c_start', 'c_next', 'c_stop']) {
+    const got = map.lookup(name).filter((c) => c.object === 'vmlinux').sort((a, b) => a.pos - b.pos);
+    const addrs = run('nm', ['-n', DISTRO_VMLINUX]).split('\n').map((l) => l.split(' ')).filter((f) => f[2] === name).map((f) => '0x' + f[0]);
+    assert.equal(got.length, addrs.length, `${name}: one map line per nm line`);
+    const files = run('addr2line', ['-e', DISTRO_VMLINUX, ...addrs]).trim().split('\n').map((l) => l.replace(/:[\d?]+( \(discriminator \d+\))?$/, ''));
+    got.forEach((c, i) => {
+      assert.ok(c.file !== undefined && files[i]!.endsWith('/' + c.file), `${name} pos ${c.pos}: map '${c.file}', addr2line '${files[i]}'`);
+      checked++;
+    });
+  }
+  assert.ok(checked >= 3, `checked ${checked} copies`);
 });
