@@ -615,8 +615,7 @@ export class DwarfInfo {
       } else if (attr === DW_AT_high_pc && form === F_addr) {
         highPc = this.address(c, u.addressSize).value;
       } else if (attr === DW_AT_high_pc && (form === F_data1 || form === F_data2 || form === F_data4 || form === F_data8 || form === F_udata)) {
-        highPc = BigInt(form === F_udata ? c.uleb() : c.fixed(form === F_data1 ? 1 : form === F_data2 ? 2 : form === F_data4 ? 4 : 6));
-        if (form === F_data8) c.skip(2); // a length above 2^48 is no real unit; read the low 6 bytes
+        highPc = BigInt(form === F_udata ? c.uleb() : form === F_data8 ? c.u64() : c.fixed(form === F_data1 ? 1 : form === F_data2 ? 2 : 4));
         highIsOffset = true;
       } else if (attr === DW_AT_ranges && (form === F_sec_offset || (u.version < 4 && (form === F_data4 || form === F_data8)))) {
         rangesOffset = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);

@@ -76,19 +76,22 @@ function sh(cmd: string, args: string[], cwd: string): void {
   if (r.error !== undefined || r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? ''}${r.stderr}`);
 }
 
-/** buildPathsTree builds the tree in a new temporary directory and returns its path. */
-export function buildPathsTree(debug: string): string {
+/**
+ * buildPathsTree builds the tree in a new temporary directory and returns its path; `cross` is a
+ * toolchain prefix (`s390x-linux-gnu-`) for another target.
+ */
+export function buildPathsTree(debug: string, cross = ''): string {
   const root = mkdtempSync(join(tmpdir(), 'klp-paths-'));
   const flags = debug === '' ? [] : debug === 'zlib' ? ['-gdwarf-5'] : debug.split(' ');
   const ldFlags = debug === 'zlib' ? ['--compress-debug-sections=zlib'] : [];
   for (const [file, text] of Object.entries(SOURCES)) {
     mkdirSync(join(root, dirname(file)), { recursive: true });
     writeFileSync(join(root, file), text);
-    sh('gcc', [...CFLAGS, ...flags, '-c', file, '-o', file.replace(/\.c$/, '.o')], root);
+    sh(`${cross}gcc`, [...CFLAGS, ...flags, '-c', file, '-o', file.replace(/\.c$/, '.o')], root);
   }
-  sh('ld', ['-static', '-e', '_start', '--build-id=none', ...ldFlags, '-Map=vmlinux.map', '-o', 'vmlinux', ...VMLINUX_OBJS], root);
-  sh('ld', ['-r', ...ldFlags, '-Map=drivers/foo/foo.map', '-o', 'drivers/foo/foo.ko', ...MODULE_OBJS], root);
-  sh('ld', ['-r', '-o', 'lp/lp.ko', 'lp/lp.o'], root);
+  sh(`${cross}ld`, ['-static', '-e', '_start', '--build-id=none', ...ldFlags, '-Map=vmlinux.map', '-o', 'vmlinux', ...VMLINUX_OBJS], root);
+  sh(`${cross}ld`, ['-r', ...ldFlags, '-Map=drivers/foo/foo.map', '-o', 'drivers/foo/foo.ko', ...MODULE_OBJS], root);
+  sh(`${cross}ld`, ['-r', '-o', 'lp/lp.ko', 'lp/lp.o'], root);
   writeFileSync(join(root, 'modules.order'), 'drivers/foo/foo.ko\n');
   return root;
 }

@@ -12,7 +12,8 @@
 // be the position of the oracle's copy.
 //
 // Builds: DWARF 5 (gcc 12's default), DWARF 4, DWARF 5 compressed by the linker (SHF_COMPRESSED,
-// zlib), and no DWARF (paths from the tree's .o files).
+// zlib), and no DWARF (paths from the tree's .o files); DWARF 5 and no DWARF also for s390x
+// (big-endian) and aarch64 where their cross toolchains are installed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,9 +34,9 @@ function ldCompresses(): boolean {
 }
 
 const trees = new Map<string, string>();
-function tree(debug: string): string {
-  let t = trees.get(debug);
-  if (t === undefined) trees.set(debug, (t = buildPathsTree(debug)));
+function tree(debug: string, prefix = ''): string {
+  let t = trees.get(prefix + debug);
+  if (t === undefined) trees.set(prefix + debug, (t = buildPathsTree(debug, prefix)));
   return t;
 }
 after(() => {
@@ -52,9 +53,9 @@ function run(cmd: string, args: string[]): string {
  * oracle lists, for each copy of `name` in `file` in the kernel's counting order, the source
  * file the linker map says it came from.
  */
-function oracle(root: string, file: string, mapFile: string, name: string, order: 'address' | 'symtab'): string[] {
+function oracle(root: string, file: string, mapFile: string, name: string, order: 'address' | 'symtab', prefix = ''): string[] {
   const pieces = mapObjects(readFileSync(join(root, mapFile), 'latin1'));
-  let syms = objdumpSymbols(run('objdump', ['-t', join(root, file)])).filter((s) => s.local && s.name === name);
+  let syms = objdumpSymbols(run(`${prefix}objdump`, ['-t', join(root, file)])).filter((s) => s.local && s.name === name);
   if (order === 'address') syms = [...syms].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
   return syms.map((s) => {
     const p = pieces.find((m) => m.section === s.section && m.start <= s.value && s.value < m.start + m.size);
@@ -64,8 +65,8 @@ function oracle(root: string, file: string, mapFile: string, name: string, order
 }
 
 /** nmFiles lists `nm -l`'s source file for each copy of `name`, in address order, tree-relative. */
-function nmFiles(root: string, file: string, name: string): string[] {
-  return run('nm', ['-n', '-l', join(root, file)]).split('\n')
+function nmFiles(root: string, file: string, name: string, prefix = ''): string[] {
+  return run(`${prefix}nm`, ['-n', '-l', join(root, file)]).split('\n')
     .map((l) => l.split(/\s+/))
     .filter((f) => f[2] === name && f[3] !== undefined)
     .map((f) => f[3]!.replace(/:\d+$/, '').replace(root + '/', ''));
@@ -81,24 +82,31 @@ function mapOf(root: string, jobs = '1'): string {
 const VMLINUX_NAMES = ['c_start', 'c_cold', 'c_state', 'tbl_val'];
 const MODULE_NAMES = ['util_get', 'util_state'];
 
-for (const [label, debug] of [['DWARF 5', '-gdwarf-5'], ['DWARF 4', '-gdwarf-4'], ['zlib-compressed DWARF 5', 'zlib'], ['no DWARF (objects)', '']] as const) {
-  const skip = skipAll || (debug === 'zlib' && !ldCompresses() ? 'needs an ld with --compress-debug-sections' : false);
+const CROSS = [['s390x', 's390x-linux-gnu-'], ['aarch64', 'aarch64-linux-gnu-']] as const;
+const builds: [string, string, string][] = [
+  ['DWARF 5', '-gdwarf-5', ''], ['DWARF 4', '-gdwarf-4', ''], ['zlib-compressed DWARF 5', 'zlib', ''], ['no DWARF (objects)', '', ''],
+  ...CROSS.flatMap(([arch, p]) => [[`${arch} DWARF 5`, '-gdwarf-5', p], [`${arch} no DWARF (objects)`, '', p]] as [string, string, string][]),
+];
+for (const [label, debug, prefix] of builds) {
+  const crossTools = prefix === '' ? [] : ['gcc', 'ld', 'nm', 'objdump'].map((t) => prefix + t).filter((t) => !haveTool(t));
+  const skip = skipAll || (debug === 'zlib' && !ldCompresses() ? 'needs an ld with --compress-debug-sections'
+    : crossTools.length > 0 ? `needs ${crossTools.join(', ')} (apt-get install gcc-${prefix.slice(0, -1)})` : false);
   test(`symbols --format ext records source paths: ${label}`, { skip }, () => {
-    const root = tree(debug);
+    const root = prefix === '' ? tree(debug) : tree(debug, prefix);
     if (debug === 'zlib') assert.match(run('readelf', ['-SW', join(root, 'vmlinux')]), /\.debug_info\s+PROGBITS.*\bC\b/, 'the linked .debug_info is SHF_COMPRESSED');
     const path = mapOf(root);
     assert.match(readFileSync(path, 'latin1'), /^klp-convert-symbol-data-ext\.2\n/);
     const map = loadSymbolMap(path, new Set([...VMLINUX_NAMES, ...MODULE_NAMES]));
     for (const name of VMLINUX_NAMES) {
       const got = map.lookup(name).filter((c) => c.object === 'vmlinux').sort((a, b) => a.pos - b.pos).map((c) => c.file);
-      const want = oracle(root, 'vmlinux', 'vmlinux.map', name, 'address');
+      const want = oracle(root, 'vmlinux', 'vmlinux.map', name, 'address', prefix);
       assert.ok(want.length >= 2, `${name}: expected duplicates in vmlinux`);
       assert.deepEqual(got, want, `vmlinux ${name} (position order)`);
-      if (debug !== '') assert.deepEqual(got, nmFiles(root, 'vmlinux', name), `vmlinux ${name}: nm -l`);
+      if (debug !== '') assert.deepEqual(got, nmFiles(root, 'vmlinux', name, prefix), `vmlinux ${name}: nm -l`);
     }
     for (const name of MODULE_NAMES) {
       const got = map.lookup(name).filter((c) => c.object === 'foo').sort((a, b) => a.pos - b.pos).map((c) => c.file);
-      assert.deepEqual(got, oracle(root, 'drivers/foo/foo.ko', 'drivers/foo/foo.map', name, 'symtab'), `foo ${name} (position order)`);
+      assert.deepEqual(got, oracle(root, 'drivers/foo/foo.ko', 'drivers/foo/foo.map', name, 'symtab', prefix), `foo ${name} (position order)`);
     }
     if (debug !== '') {
       // every unit DW_AT_name readelf prints is in the map's file tables

@@ -71,6 +71,28 @@ for (const [label, debug] of [['DWARF 5', '-gdwarf-5'], ['DWARF 4', '-gdwarf-4']
   });
 }
 
+// other byte orders and address sizes, where the cross compilers are installed
+for (const [arch, prefix] of [['s390x (big-endian)', 's390x-linux-gnu-'], ['ppc32 (big-endian, 32-bit)', 'powerpc-linux-gnu-'], ['aarch64', 'aarch64-linux-gnu-']] as const) {
+  const crossSkip = skip || (!haveTool(`${prefix}gcc`) || !haveTool(`${prefix}ld`) ? `needs ${prefix}gcc and ${prefix}ld (apt-get install gcc-${prefix.slice(0, -1).replace(/_/g, '-')})` : false);
+  test(`DwarfInfo.units() equals readelf --debug-dump=info: ${arch} DWARF 5`, { skip: crossSkip }, () => {
+    const root = buildPathsTree('-gdwarf-5', prefix);
+    roots.push(root);
+    for (const f of ['vmlinux', 'drivers/foo/foo.ko']) {
+      const want = readelfUnits(join(root, f));
+      assert.ok(want.length >= 3, `${f}: readelf found units`);
+      const elf = ElfFile.open(join(root, f));
+      try {
+        assert.deepEqual(ourUnits(elf), want, f);
+        // and every unit's addresses decode (relocated in the module)
+        const dw = DwarfInfo.open(elf)!;
+        assert.ok(dw.units().some((u) => dw.definedAddresses(u).length > 0), `${f}: addresses`);
+      } finally {
+        elf.close();
+      }
+    }
+  });
+}
+
 test('DwarfInfo reads an ET_REL file whose .rela.debug_info is out of order the same way', { skip }, () => {
   const root = buildPathsTree('-gdwarf-5');
   roots.push(root);
