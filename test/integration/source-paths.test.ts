@@ -256,4 +256,18 @@ test('symbols --format ext on a distribution debug vmlinux: paths of duplicated 
     });
   }
   assert.ok(checked >= 3, `checked ${checked} copies`);
+  // and a livepatch that names one copy by path gets that copy's kernel position
+  writeFileSync(join(root, 'lp.c'), 'extern int c_start(void);\nint lp_use(void) { return c_start(); }\n' +
+    'static const char i[] __attribute__((section(".modinfo"), used, aligned(1))) = "livepatch=Y";\n');
+  run('gcc', ['-O2', '-fno-pic', '-c', join(root, 'lp.c'), '-o', join(root, 'lp.o')]);
+  run('ld', ['-r', '-o', join(root, 'lp.ko'), join(root, 'lp.o')]);
+  writeFileSync(join(root, 'lp.rules'), 'vmlinux c_start file=fs/proc/consoles.c\n');
+  const out = join(root, 'lp.out.ko');
+  const r = cli(['convert', '--symbols', join(root, 'symbols-j1.klpx'), '--resolve', join(root, 'lp.rules'), join(root, 'lp.ko'), '-o', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const addrs = run('nm', ['-n', DISTRO_VMLINUX]).split('\n').map((l) => l.split(' ')).filter((f) => f[2] === 'c_start').map((f) => '0x' + f[0]);
+  const files = run('addr2line', ['-e', DISTRO_VMLINUX, ...addrs]).trim().split('\n');
+  const pos = files.findIndex((f) => /\/fs\/proc\/consoles\.c:/.test(f)) + 1;
+  assert.ok(pos > 0, 'addr2line finds the fs/proc/consoles.c copy');
+  assert.ok(klpNames(out).includes(`.klp.sym.vmlinux.c_start,${pos}`), klpNames(out).join(' '));
 });
