@@ -6,7 +6,9 @@
  * Format 0.1 reproduces, byte for byte, the 2022 kbuild recipe (klp-convert-lineage.md §2–3;
  * ../shared/tools/symbols-klp-baseline.sh): `nm -f posix | cut -d' ' -f1` per object, in one
  * process, reading only the ELF header, section headers, .symtab, its string table and .modinfo.
- * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos.
+ * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos, and
+ * the source path of each local symbol (path-recovery.ts: from the DWARF compile units of a
+ * debug build, else from the tree's .o files), which also reads parts of the debug sections.
  *
  * What GNU nm 2.40 prints, learned from binutils (bfd/elfcode.h elf_slurp_symbol_table, nm.c
  * filter_symbols) and checked against nm in test/integration/symbols-nm.test.ts: every symbol
