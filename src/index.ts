@@ -19,6 +19,9 @@ export { findKernelTree, moduleEntries, describeKernelTree } from './klp/kernel-
 export type { KernelTree, KernelTreeKind } from './klp/kernel-tree.js';
 export { kernelModuleName, moduleNameProblem } from './klp/modname.js';
 export { loadRules, parseRules } from './klp/rules.js';
+export { matchFile, pickByFile, shortestFileName } from './klp/source-paths.js';
+export { sourceFiles, cuSourcePath } from './klp/path-recovery.js';
+export type { SourceFiles } from './klp/path-recovery.js';
 export type { ResolveRule } from './klp/rules.js';
 export { loadSymvers } from './klp/symvers.js';
 export { klpRelaName, klpSymName, parseKlpSymName, parseKlpRelaObject, parseMinimalName, symbolNameLimit } from './klp/klpname.js';

@@ -6,7 +6,9 @@
  * Format 0.1 reproduces, byte for byte, the 2022 kbuild recipe (klp-convert-lineage.md §2–3;
  * ../shared/tools/symbols-klp-baseline.sh): `nm -f posix | cut -d' ' -f1` per object, in one
  * process, reading only the ELF header, section headers, .symtab, its string table and .modinfo.
- * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos.
+ * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos, and
+ * the source path of each local symbol (path-recovery.ts: from the DWARF compile units of a
+ * debug build, else from the tree's .o files), which also reads parts of the debug sections.
  *
  * What GNU nm 2.40 prints, learned from binutils (bfd/elfcode.h elf_slurp_symbol_table, nm.c
  * filter_symbols) and checked against nm in test/integration/symbols-nm.test.ts: every symbol
@@ -21,6 +23,7 @@ import * as path from 'node:path';
 import { ElfFile, ReadArena, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { sortOffsetsInPlace } from './bytesort.js';
+import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
@@ -30,7 +33,7 @@ import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js
 import { checkVmlinuxSections, checkVmlinuxSymbols } from './vmlinux-symbols.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
-export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.2';
 
 export type MapFormat = '0.1' | 'ext';
 
@@ -406,30 +409,6 @@ function exportsOf(st: SymbolTable, names: Names, extra: Set<string> | undefined
   return ex;
 }
 
-/** fileOwners assigns an index to each distinct STT_FILE name and gives each local symbol its owner. */
-function fileOwners(st: SymbolTable, nm: Names): { owner: Int32Array; names: string[] } {
-  const owner = new Int32Array(st.count).fill(-1);
-  const names: string[] = [];
-  const byName = new Map<string, number>();
-  let cur = -1;
-  for (let i = 1; i < st.count; i++) {
-    const info = st.info[i]!;
-    if ((info & 0xf) === STT_FILE) {
-      const n = nm.get(i);
-      let ix = byName.get(n);
-      if (ix === undefined) {
-        ix = names.length;
-        names.push(n);
-        byName.set(n, ix);
-      }
-      cur = ix;
-      continue;
-    }
-    if (info >>> 4 === 0) owner[i] = cur;
-  }
-  return { owner, names };
-}
-
 /** initSections marks the sections whose symbols the module loader treats as init (`.init*`). */
 function initSections(elf: ElfFile): Uint8Array {
   const m = new Uint8Array(elf.sections.length);
@@ -478,7 +457,8 @@ const BIND_CODES: Record<number, number> = { 0: 0x6c, 1: 0x67, 2: 0x77, 10: 0x75
 const TYPE_CODES: Record<number, number> = { 0: 0x6e, 1: 0x6f, 2: 0x66, 5: 0x63, 6: 0x74, 10: 0x69 }; // n o f c t i
 
 /** emitExtVmlinux lists vmlinux's kallsyms-visible symbols in kallsyms order. */
-function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: SymbolVersFile | undefined): void {
+function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, ctx: MapContext): void {
+  const symvers = ctx.symvers;
   const secs = sectionInfos(elf);
   const nm = new Names(st);
   const n = st.count;
@@ -514,17 +494,17 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: Symbo
     if (na !== nb) return na < nb ? -1 : 1;
     return a - b;
   });
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), ctx.objtree);
+  const ext: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
-  for (const i of keep) emitExtLine(out, ctx, i, resolvedShndx(st, i), names[i]);
+  for (const i of keep) emitExtLine(out, ext, i, resolvedShndx(st, i), names[i]);
 }
 
 /** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
-function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, symvers: SymbolVersFile | undefined): void {
+function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, mctx: MapContext): void {
   const nm = new Names(st);
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get(kname)), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), mctx.objtree);
+  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, mctx.symvers?.byObject.get(kname)), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
   for (let i = 1; i < st.count; i++) {
     const t = st.info[i]! & 0xf;
@@ -561,7 +541,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     const st = symtabOf(elf);
     checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
-    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx.symvers);
+    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx);
     else emitNm01(st, out);
   } finally {
     elf.close();
@@ -580,7 +560,7 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
     out.line(ext ? `*${m.kname} ${path.relative(ctx.objtree, m.file)}` : `*${m.base}`);
     const st = symtabOf(elf);
     if (st !== undefined) {
-      if (ext) emitExtModule(elf, st, out, m.kname, ctx.symvers);
+      if (ext) emitExtModule(elf, st, out, m.kname, ctx);
       else emitNm01(st, out);
     }
     return true;

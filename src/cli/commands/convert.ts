@@ -28,7 +28,9 @@ options:
                         annotated and minimal-form (.klp.sym.rela.*) symbols are converted
   --symvers FILE        Module.symvers: the exported names (else taken from the map)
   --resolve FILE        rules naming object and position or source file of ambiguous symbols:
-                          <object> <symbol> pos=<n>   |   <object> <symbol> file=<source.c>
+                          <object> <symbol> pos=<n>   |   <object> <symbol> file=<path>
+                        (<path>: the source file or any trailing part of its path,
+                        e.g. fs/proc/consoles.c, proc/consoles.c or consoles.c)
   --kernel-version X.Y  target kernel (symbol names are limited to 127 characters before 6.1)
   --allow-untagged      accept a module without MODULE_INFO(livepatch, "Y")
   --json                print what was converted as JSON on stdout
