@@ -2,14 +2,26 @@
  * The one place that turns an error into a message on stderr and an exit code.
  * Message shape (GNU/objtool style): "klp-convert: error: <file>: <where>: <what>; <what to do>".
  */
-import { ElfEditError, ElfFormatError } from '../elf/index.js';
+import { ElfEditError, ElfFormatError, IoError, inputError } from '../elf/index.js';
 import { KlpError, SymbolMapError } from '../klp/errors.js';
 import { EXIT, UsageError } from './errors.js';
 
 export const PROG = 'klp-convert';
 
-/** KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file */
-const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING']);
+/**
+ * KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file.
+ * A vmlinux without symbols (stripped, BTF-only) counts as missing too: the file is well-formed,
+ * so 65 ("malformed, rebuild it") would mislead; the fix is to supply another file.
+ */
+const MISSING_INPUT = new Set(['TREE_NO_DIR', 'TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'VMLINUX_NO_SYMBOLS']);
+
+/** errno codes that mean "this file cannot be had" (input, 66) or "cannot be created" (output, 73); others are 74 */
+const UNAVAILABLE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
+
+function ioExit(role: 'input' | 'output', errno: string): number {
+  if (!UNAVAILABLE.has(errno)) return EXIT.IOERR;
+  return role === 'input' ? EXIT.NOINPUT : EXIT.CANTCREAT;
+}
 
 export function warn(msg: string): void {
   process.stderr.write(`${PROG}: warning: ${msg}\n`);
@@ -37,13 +49,14 @@ export function reportError(e: unknown): number {
     process.stderr.write(`${PROG}: internal error: ${e.message} (${e.code})\n${e.stack ?? ''}\n`);
     return EXIT.SOFTWARE;
   }
+  if (e instanceof IoError) {
+    process.stderr.write(`${PROG}: error: ${e.message}\n`);
+    return ioExit(e.role, e.errno);
+  }
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err === 'object' && typeof err.code === 'string' && typeof err.syscall === 'string') {
-    const p = err.path ?? '';
-    process.stderr.write(`${PROG}: error: ${p}: ${err.syscall}: ${err.message}\n`);
-    if (err.code === 'ENOENT' && (err.syscall === 'open' || err.syscall === 'stat' || err.syscall === 'scandir')) return EXIT.NOINPUT;
-    if (err.syscall === 'rename' || err.syscall === 'mkdir' || (err.syscall === 'open' && (err.code === 'EACCES' || err.code === 'EROFS'))) return EXIT.CANTCREAT;
-    return EXIT.IOERR;
+    // every output goes through writeFileAtomic (an IoError): a bare Node error is a failed read
+    return reportError(inputError(err.path ?? '', err));
   }
   process.stderr.write(`${PROG}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
   return EXIT.SOFTWARE;

@@ -15,8 +15,6 @@
  * edit changes only the bytes it has to. Growth is refused for files with program headers
  * (ET_EXEC/ET_DYN), where moving sections would break segments.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import {
   SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX, SHT_GROUP, SHT_NOBITS, SHT_REL, SHT_RELA, SHT_SYMTAB,
   SHT_SYMTAB_SHNDX, SHT_DYNSYM, SHT_HASH, SHT_DYNAMIC, SHT_GNU_HASH, SHT_GNU_versym, SHT_GNU_verdef,
@@ -26,6 +24,7 @@ import { ElfEditError, ElfFormatError } from './errors.js';
 import { LAYOUT, hasFlag, type ElfFile, type ElfHeader } from './read.js';
 import type { Reloc } from './reloc.js';
 import { relocNoneType } from './arch/relocs.js';
+import { writeFileAtomic } from './file-io.js';
 
 export interface EditSymbol {
   name: string;
@@ -746,39 +745,6 @@ function ensure(out: { bytes: Uint8Array; len: number }, need: number): void {
   const b = new Uint8Array(Math.max(need, out.bytes.length * 2));
   b.set(out.bytes.subarray(0, out.len));
   out.bytes = b;
-}
-
-/**
- * writeFileAtomic writes bytes to a temporary file next to `target` and renames it over the
- * target, so a failed run never leaves a half-written file where make would find it. `bytes` may
- * be a list of parts, written one after the other (no joined copy).
- */
-export function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[], mode = 0o644): void {
-  const dir = path.dirname(path.resolve(target));
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  try {
-    if (bytes instanceof Uint8Array) fs.writeFileSync(tmp, bytes, { mode });
-    else writeParts(tmp, bytes, mode);
-    fs.renameSync(tmp, target);
-  } catch (e) {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
-}
-
-function writeParts(file: string, parts: readonly Uint8Array[], mode: number): void {
-  const fd = fs.openSync(file, 'w', mode);
-  try {
-    for (const p of parts) {
-      for (let done = 0; done < p.length;) done += fs.writeSync(fd, p, done, p.length - done);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 export { ElfFormatError };

@@ -31,3 +31,23 @@ export class ElfEditError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * IoError: a file the caller named could not be read (`role: 'input'`) or created
+ * (`role: 'output'`). `path` is the name as the caller gave it, never a temporary file made on
+ * its behalf; `errno` is Node's code (ENOENT, EISDIR...); the message says what is wrong and what
+ * to do. The original Node error is the `cause`.
+ */
+export class IoError extends Error {
+  override name = 'IoError';
+  readonly code = 'IO_ERROR';
+  constructor(
+    readonly path: string,
+    readonly role: 'input' | 'output',
+    readonly errno: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -3,14 +3,19 @@
  * reserved section indexes that livepatch gives meaning to are carried as plain numbers.
  */
 export * from './constants.js';
-export { ElfFormatError, ElfEditError } from './errors.js';
+export { ElfFormatError, ElfEditError, IoError } from './errors.js';
 export { ElfFile, LAYOUT, hasFlag, readCString, latin1, isSectionIndex } from './read.js';
 export type { ElfHeader, SectionHeader } from './read.js';
 export { SymbolTable } from './symtab.js';
 export { RelocTable } from './reloc.js';
 export type { Reloc } from './reloc.js';
-export { ElfEditor, writeFileAtomic } from './edit.js';
+export { ElfEditor } from './edit.js';
+export { writeFileAtomic, checkOutputPath, errnoText, inputError, readInputFile } from './file-io.js';
 export type { EditSymbol, EditSection, NewSection, WriteOptions } from './edit.js';
 export { relocTypeName, relocNoneType, isKnownMachine } from './arch/relocs.js';
 export { BufferSource, FileSource, ReadArena } from './source.js';
 export type { ByteSource } from './source.js';
+export { sectionContents, isCompressed, compressionHeader, ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD } from './compress.js';
+export type { CompressionHeader } from './compress.js';
+export { DwarfInfo } from './dwarf.js';
+export type { DwarfUnit, DwarfAddress } from './dwarf.js';

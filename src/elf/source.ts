@@ -4,6 +4,7 @@
  * headers, .symtab and .strtab (synchronous positional reads measured fastest for this job).
  */
 import * as fs from 'node:fs';
+import { inputError } from './file-io.js';
 
 export interface ByteSource {
   readonly size: number;
@@ -58,12 +59,19 @@ export class FileSource implements ByteSource {
   private fd: number | undefined;
   /** reads go into `arena` when given (see ReadArena), else into a new Buffer each */
   constructor(readonly path: string, private readonly arena?: ReadArena) {
-    this.fd = fs.openSync(path, 'r');
     try {
-      this.size = fs.fstatSync(this.fd).size;
+      this.fd = fs.openSync(path, 'r');
+    } catch (e) {
+      throw inputError(path, e);
+    }
+    try {
+      const st = fs.fstatSync(this.fd);
+      // open(2) accepts a directory; say so here rather than fail the first read without a path
+      if (st.isDirectory()) throw inputError(path, 'EISDIR');
+      this.size = st.size;
     } catch (e) {
       fs.closeSync(this.fd);
-      throw e;
+      throw inputError(path, e);
     }
   }
   read(offset: number, length: number): Uint8Array {

@@ -35,8 +35,10 @@ import { klpRelaName, klpSymName, parseMinimalName, symbolNameLimit } from './kl
 import { kernelModuleName } from './modname.js';
 import type { ResolveRule } from './rules.js';
 import { checkBaseSection } from './sections.js';
+import { pickByFile, shortestFileName } from './source-paths.js';
 import { hasLivepatchTag } from './modinfo.js';
 import type { SymbolCandidate, SymbolMap } from './symbol-map.js';
+import { symbollessMapHint } from './vmlinux-symbols.js';
 
 export interface ConvertOptions {
   /** the input's name in messages */
@@ -234,12 +236,15 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
         return fail('RULE_NEEDS_EXT_MAP', `rule '${r.object} ${name} file=${r.file}' (${r.origin}) needs the extended map, which records source files; generate it with 'klp-convert symbols --format ext'`);
       }
       const inObj = candidatesIn(r.object, name);
-      const byFile = inObj.filter((c) => c.file === r.file);
+      const { matches: byFile, weak } = pickByFile(inObj, r.file!);
       if (byFile.length !== 1) {
         return fail(byFile.length === 0 ? 'RULE_FILE_NO_MATCH' : 'RULE_FILE_AMBIGUOUS',
           `rule '${r.object} ${name} file=${r.file}' (${r.origin}) matches ${byFile.length} symbols`, suggestions(name, inObj.length ? inObj : candidatesAll(name)));
       }
       const c = byFile[0]!;
+      if (weak) {
+        warnings.push(`${file}: ${where}: rule '${r.object} ${name} file=${r.file}' (${r.origin}): the map records only the file name '${c.file}' for this symbol, so its directory was not checked; regenerate the map with 'klp-convert symbols --format ext' from a debug vmlinux or a build tree with its objects to record paths`);
+      }
       return checkNames({ symObject: r.object, relaObject: r.object, name, pos: c.count > 1 ? c.pos : 0, via: 'rule-file' });
     }
     if (!opts.map) return null; // no map: only explicit conversions
@@ -249,7 +254,7 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
         warnings.push(`${file}: ${where}: weak undefined symbol '${name}' is in no object of the map; left undefined (it resolves to 0)`);
         return null;
       }
-      return fail('SYMBOL_NOT_FOUND', `symbol '${name}' is not exported and not in ${opts.map.path}; check the name, or regenerate the map from the kernel this patch is for`);
+      return fail('SYMBOL_NOT_FOUND', `symbol '${name}' is not exported and not in ${opts.map.path}; ${symbollessMapHint(opts.map) ?? 'check the name, or regenerate the map from the kernel this patch is for'}`);
     }
     const objects = [...new Set(all.map((c) => c.object))];
     if (opts.map.format === 'ext') {
@@ -494,7 +499,8 @@ export function suggestions(name: string, cands: readonly SymbolCandidate[]): st
     lines.push('    rules file for --resolve:');
     for (const c of pick) {
       const pos = c.count === 1 ? 0 : c.pos;
-      lines.push(`      ${c.object} ${name} ${c.file && cands.filter((d) => d.object === c.object && d.file === c.file).length === 1 ? `file=${c.file}` : `pos=${pos}`}`);
+      const byName = shortestFileName(c, cands.filter((d) => d.object === c.object));
+      lines.push(`      ${c.object} ${name} ${byName !== undefined ? `file=${byName}` : `pos=${pos}`}`);
     }
     lines.push('    annotation in the livepatch source (#include "klp_convert.h"):');
     for (const c of pick) lines.push(`      KLP_MODULE_RELOC(${c.object}) ${c.object}_relocs[] = { KLP_SYMPOS(${name}, ${c.count === 1 ? 0 : c.pos}) };`);

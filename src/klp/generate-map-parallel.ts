@@ -16,12 +16,12 @@
  * ~40 ms to start (its own isolate and module graph), which is why small trees gain little.
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   emitHeader, emitModule, emitVmlinux, generateSymbolMap, mapContext, mapResult, modinfoSkip, planTree, Sink, SINK_SIZE,
   type GenerateOptions, type GenerateResult, type MapContext, type MapFormat, type ModuleEntry,
 } from './generate-map.js';
+import { findKernelTree, type KernelTree } from './kernel-tree.js';
 
 /** modules per chunk: small enough to balance the threads' finishing times, large enough to be cheap */
 export const CHUNK = 8;
@@ -139,30 +139,30 @@ export async function generateSymbolMapParallel(opts: GenerateOptions & { jobs: 
   const jobs = Math.min(opts.jobs, MAX_JOBS);
   if (jobs <= 1) return generateSymbolMap(opts);
   const shared = new SharedArrayBuffer(3 * 4);
-  // the first worker starts on vmlinux before the tree is planned: its start-up overlaps planning
-  const vmlinux = path.join(opts.objtree, 'vmlinux'); // what planTree checks first
-  const first = startWorker({ objtree: opts.objtree, format: opts.format, vmlinux, withVmlinux: true, shared });
+  // the first worker starts on vmlinux before the modules are listed: its start-up overlaps planning
+  const tree = typeof opts.objtree === 'string' ? findKernelTree(opts.objtree) : opts.objtree;
+  const first = startWorker({ objtree: tree.root, format: opts.format, vmlinux: tree.vmlinux, withVmlinux: true, shared });
   const workers = [first];
   try {
-    return await joinThreads(opts, jobs, vmlinux, shared, workers);
+    return await joinThreads(opts, tree, jobs, shared, workers);
   } finally {
     // a no-op for workers that finished; stops them when planning or this thread failed early
     for (const w of workers) void w.worker.terminate();
   }
 }
 
-async function joinThreads(opts: GenerateOptions, jobs: number, vmlinux: string, shared: SharedArrayBuffer,
+async function joinThreads(opts: GenerateOptions, tree: KernelTree, jobs: number, shared: SharedArrayBuffer,
   workers: { worker: Worker; result: Promise<ThreadOutput> }[]): Promise<GenerateResult> {
   const counters = new Int32Array(shared);
-  const plan = planTree(opts.objtree);
+  const plan = planTree(tree);
   const message: WorkerPlan = { modules: plan.modules };
   workers[0]!.worker.postMessage(message);
   for (let j = 2; j < jobs; j++) {
-    const w = startWorker({ objtree: opts.objtree, format: opts.format, vmlinux, withVmlinux: false, shared });
+    const w = startWorker({ objtree: plan.objtree, format: opts.format, vmlinux: plan.vmlinux, withVmlinux: false, shared });
     w.worker.postMessage(message);
     workers.push(w);
   }
-  const ctx = mapContext(opts.objtree, opts.format);
+  const ctx = mapContext(plan.objtree, opts.format);
   const total = plan.modules.length + 1;
   const out = new Sink(SINK_SIZE);
   emitHeader(ctx, out);
@@ -223,7 +223,7 @@ async function joinThreads(opts: GenerateOptions, jobs: number, vmlinux: string,
   }
   const kept: ModuleEntry[] = [];
   plan.modules.forEach((m, i) => {
-    if (skipped.has(i)) plan.livepatch.push(modinfoSkip(opts.objtree, m));
+    if (skipped.has(i)) plan.livepatch.push(modinfoSkip(plan.objtree, m));
     else kept.push(m);
   });
   plan.modules = kept;

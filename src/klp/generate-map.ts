@@ -6,7 +6,9 @@
  * Format 0.1 reproduces, byte for byte, the 2022 kbuild recipe (klp-convert-lineage.md §2–3;
  * ../shared/tools/symbols-klp-baseline.sh): `nm -f posix | cut -d' ' -f1` per object, in one
  * process, reading only the ELF header, section headers, .symtab, its string table and .modinfo.
- * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos.
+ * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos, and
+ * the source path of each local symbol (path-recovery.ts: from the DWARF compile units of a
+ * debug build, else from the tree's .o files), which also reads parts of the debug sections.
  *
  * What GNU nm 2.40 prints, learned from binutils (bfd/elfcode.h elf_slurp_symbol_table, nm.c
  * filter_symbols) and checked against nm in test/integration/symbols-nm.test.ts: every symbol
@@ -21,14 +23,17 @@ import * as path from 'node:path';
 import { ElfFile, ReadArena, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { sortOffsetsInPlace } from './bytesort.js';
+import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
 import { kernelModuleName } from './modname.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js';
+import { checkVmlinuxSections, checkVmlinuxSymbols } from './vmlinux-symbols.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
-export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.2';
 
 export type MapFormat = '0.1' | 'ext';
 
@@ -46,15 +51,19 @@ export interface ModuleEntry {
 }
 
 export interface TreePlan {
+  /** the directory module paths are relative to (KernelTree.root) */
   objtree: string;
   vmlinux: string;
   modules: ModuleEntry[];
   /** modules.order entries left out as livepatch modules, with the reason */
   livepatch: { entry: string; why: string }[];
+  /** what the directory was (build tree, debug package...) */
+  tree: KernelTree;
 }
 
 export interface GenerateOptions {
-  objtree: string;
+  /** the kernel directory (see findKernelTree), or what findKernelTree said about it */
+  objtree: string | KernelTree;
   format: MapFormat;
   /** called after each object is read */
   onProgress?: (done: number, total: number, file: string) => void;
@@ -155,37 +164,28 @@ class FileProbe {
   }
 }
 
-/** byteSortUnique sorts latin1 strings in byte order and drops duplicates (make's $(sort)). */
-export function byteSortUnique(lines: string[]): string[] {
-  const s = [...new Set(lines)];
-  s.sort();
-  return s;
-}
-
 function readLines(p: string): string[] {
   return fs.readFileSync(p, 'latin1').split('\n').filter((l) => l.length > 0);
 }
 
 /**
- * planTree lists the objects of a kernel build tree: vmlinux, then each modules.order entry in
- * byte order, duplicates dropped, livepatch modules left out (their .mod file mentions
+ * planTree lists the objects of a kernel tree (a build tree, a debug package root or its
+ * lib/modules/<release> directory: findKernelTree in kernel-tree.ts): vmlinux, then each module
+ * in byte order of its modules.order line (or of its path under kernel/ when the tree has no
+ * modules.order), duplicates dropped, livepatch modules left out (their .mod file mentions
  * LIVEPATCH, or modules.livepatch lists them, or their .modinfo has a `livepatch` key).
  */
-export function planTree(objtree: string): TreePlan {
-  const vmlinux = path.join(objtree, 'vmlinux');
-  if (!exists(vmlinux)) {
-    throw new KlpError('TREE_NO_VMLINUX', `${vmlinux}: no such file; run the map step in a kernel build tree after vmlinux is linked (--objtree)`);
-  }
-  const orderFile = path.join(objtree, 'modules.order');
-  if (!exists(orderFile)) {
-    throw new KlpError('TREE_NO_MODULES_ORDER', `${orderFile}: no such file; build the modules first (make modules)`);
-  }
+export function planTree(dir: string | KernelTree): TreePlan {
+  const tree = typeof dir === 'string' ? findKernelTree(dir) : dir;
+  const objtree = tree.root;
+  const vmlinux = tree.vmlinux;
+  checkVmlinuxSections(vmlinux, tree.dir); // a BTF-only or stripped vmlinux: say so before anything else
   const lpFile = path.join(objtree, 'modules.livepatch');
   const lpList = exists(lpFile) ? new Set(readLines(lpFile)) : new Set<string>();
   const modules: ModuleEntry[] = [];
   const livepatch: { entry: string; why: string }[] = [];
   const probe = new FileProbe();
-  for (const entry of byteSortUnique(readLines(orderFile))) {
+  for (const entry of moduleEntries(tree)) {
     let stem = entry.endsWith('.ko') ? entry.slice(0, -3) : entry;
     if (stem.endsWith('.o')) stem = stem.slice(0, -2);
     const abs = path.join(objtree, stem);
@@ -211,7 +211,7 @@ export function planTree(objtree: string): TreePlan {
     }
     modules.push({ entry, stem, file, base: path.basename(stem), kname: kernelModuleName(stem) });
   }
-  return { objtree, vmlinux, modules, livepatch };
+  return { objtree, vmlinux, modules, livepatch, tree };
 }
 
 let modBuf = Buffer.allocUnsafe(1 << 16);
@@ -411,30 +411,6 @@ function exportsOf(st: SymbolTable, names: Names, extra: Set<string> | undefined
   return ex;
 }
 
-/** fileOwners assigns an index to each distinct STT_FILE name and gives each local symbol its owner. */
-function fileOwners(st: SymbolTable, nm: Names): { owner: Int32Array; names: string[] } {
-  const owner = new Int32Array(st.count).fill(-1);
-  const names: string[] = [];
-  const byName = new Map<string, number>();
-  let cur = -1;
-  for (let i = 1; i < st.count; i++) {
-    const info = st.info[i]!;
-    if ((info & 0xf) === STT_FILE) {
-      const n = nm.get(i);
-      let ix = byName.get(n);
-      if (ix === undefined) {
-        ix = names.length;
-        names.push(n);
-        byName.set(n, ix);
-      }
-      cur = ix;
-      continue;
-    }
-    if (info >>> 4 === 0) owner[i] = cur;
-  }
-  return { owner, names };
-}
-
 /** initSections marks the sections whose symbols the module loader treats as init (`.init*`). */
 function initSections(elf: ElfFile): Uint8Array {
   const m = new Uint8Array(elf.sections.length);
@@ -544,7 +520,8 @@ export function sortByAddress(keep: number[], hi: Uint32Array, lo: Uint32Array, 
 }
 
 /** emitExtVmlinux lists vmlinux's kallsyms-visible symbols in kallsyms order. */
-function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: SymbolVersFile | undefined): void {
+function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, ctx: MapContext): void {
+  const symvers = ctx.symvers;
   const secs = sectionInfos(elf);
   const nm = new Names(st);
   const n = st.count;
@@ -581,17 +558,17 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: Symbo
     return a - b;
   };
   sortByAddress(keep, hi, lo, kallsymsOrder);
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), ctx.objtree);
+  const ext: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
-  for (const i of keep) emitExtLine(out, ctx, i, resolvedShndx(st, i), names[i]);
+  for (const i of keep) emitExtLine(out, ext, i, resolvedShndx(st, i), names[i]);
 }
 
 /** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
-function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, symvers: SymbolVersFile | undefined): void {
+function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, mctx: MapContext): void {
   const nm = new Names(st);
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get(kname)), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), mctx.objtree);
+  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, mctx.symvers?.byObject.get(kname)), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
   for (let i = 1; i < st.count; i++) {
     const t = st.info[i]! & 0xf;
@@ -626,8 +603,9 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
   const elf = ElfFile.open(vmlinux);
   try {
     const st = symtabOf(elf);
+    checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
-    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx.symvers);
+    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx);
     else emitNm01(st, out);
   } finally {
     elf.close();
@@ -646,7 +624,7 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
     out.line(ext ? `*${m.kname} ${path.relative(ctx.objtree, m.file)}` : `*${m.base}`);
     const st = symtabOf(elf);
     if (st !== undefined) {
-      if (ext) emitExtModule(elf, st, out, m.kname, ctx.symvers);
+      if (ext) emitExtModule(elf, st, out, m.kname, ctx);
       else emitNm01(st, out);
     }
     return true;
@@ -668,7 +646,7 @@ export function modinfoSkip(objtree: string, m: ModuleEntry): { entry: string; w
  */
 export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
   const plan = planTree(opts.objtree);
-  const ctx = mapContext(opts.objtree, opts.format);
+  const ctx = mapContext(plan.objtree, opts.format);
   const out = new Sink(SINK_SIZE);
   const total = plan.modules.length + 1;
   emitHeader(ctx, out);
@@ -679,7 +657,7 @@ export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
   for (const m of plan.modules) {
     try {
       if (emitModule(ctx, m, out)) kept.push(m);
-      else plan.livepatch.push(modinfoSkip(opts.objtree, m));
+      else plan.livepatch.push(modinfoSkip(plan.objtree, m));
     } finally {
       opts.onProgress?.(++done, total, m.file);
     }

@@ -6,8 +6,10 @@
  *  - 0.1 (`klp-convert-symbol-data.0.1`): names as `nm -f posix` prints them, per object, sorted
  *    by name. Only counting is possible: pos is 0, count is the number of equal lines in the block
  *    (undefined references included — nm prints them and 0.1 cannot tell them apart).
- *  - ext (`klp-convert-symbol-data-ext.1`): per object, symbols in the kernel's counting order
- *    with binding, type, init, export and STT_FILE owner; pos and count are computed here.
+ *  - ext (`klp-convert-symbol-data-ext.2`, and `.1`): per object, symbols in the kernel's counting
+ *    order with binding, type, init, export and source file (ext.2: a path in the tree where the
+ *    generator recovered one, else the STT_FILE name; ext.1: always the STT_FILE name); pos and
+ *    count are computed here.
  *
  * Object names are normalised to kernel form ('-' -> '_'): the 0.1 recipe wrote file names.
  * With `wanted`, only those names are materialised: the converter asks for a few dozen names out
@@ -32,7 +34,7 @@ export interface SymbolCandidate {
   type?: number;
   /** defined in an init section, .init.* (ext only) */
   init?: boolean;
-  /** basename of the STT_FILE that owns a local symbol (ext only; undefined for globals/unknown) */
+  /** source file of a local symbol: a tree path (ext.2, when recovered) or the STT_FILE basename (ext only; undefined for globals/unknown) */
   file?: string;
   /** exported from its object (ext only: Module.symvers, __ksymtab_, __export_symbol_) */
   exported?: boolean;
@@ -52,7 +54,10 @@ export interface SymbolMap {
 }
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
-export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+/** the extended map as written now: file tables hold source paths where they were recovered */
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.2';
+/** the first extended format: file tables hold STT_FILE basenames only (still read) */
+export const HEADER_EXT1 = 'klp-convert-symbol-data-ext.1';
 
 const BIND: Record<string, number> = { l: 0, g: 1, w: 2, u: 10 };
 const TYPE: Record<string, number> = { n: 0, o: 1, f: 2, c: 5, t: 6, i: 10 };
@@ -117,10 +122,10 @@ export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): Symbo
   const buf = fs.readFileSync(path).toString('latin1');
   const nl = buf.indexOf('\n');
   const first = buf.slice(0, nl < 0 ? buf.length : nl);
-  if (first === HEADER_EXT) return loadExt(path, buf, nl + 1, wanted);
+  if (first === HEADER_EXT || first === HEADER_EXT1) return loadExt(path, buf, nl + 1, wanted);
   // the v7 parser compares the first 27 characters of line 1
   if (!first.startsWith(HEADER_01)) {
-    throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}"; regenerate the map with 'klp-convert symbols'`);
+    throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}" (older extended maps, "${HEADER_EXT1}", are read too); regenerate the map with 'klp-convert symbols'`);
   }
   return load01(path, buf, nl < 0 ? buf.length : nl + 1, wanted);
 }
@@ -294,7 +299,7 @@ export function scanSymbolMap(path: string, wanted: ReadonlySet<string>, chunk?:
     const nl = probe.indexOf(10);
     if (nl < 0) return undefined;
     const first = probe.toString('latin1', 0, nl);
-    const ext = first === HEADER_EXT;
+    const ext = first === HEADER_EXT || first === HEADER_EXT1;
     if (!ext && !first.startsWith(HEADER_01)) return undefined;
     if (fs.readSync(fd, probe, 0, 1, size - 1) !== 1 || probe[0] !== 10) return undefined;
     const names = [...wanted].filter((n) => scannable(n, ext));

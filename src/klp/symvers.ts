@@ -2,11 +2,11 @@
  * Module.symvers: `<crc>\t<symbol>\t<module>\t<export type>[\t<namespace>]` per line (kbuild,
  * scripts/mod/modpost.c). The converter only needs the set of exported names.
  */
-import * as fs from 'node:fs';
+import { readInputFile } from '../elf/index.js';
 import { SymbolMapError } from './errors.js';
 
 export function loadSymvers(file: string): Map<string, string> {
-  const text = fs.readFileSync(file, 'latin1');
+  const text = readInputFile(file).toString('latin1');
   const out = new Map<string, string>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

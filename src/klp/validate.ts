@@ -12,11 +12,14 @@ import { parseKlpRelaObject, parseKlpSymName } from './klpname.js';
 import { checkBaseSection } from './sections.js';
 import { hasLivepatchTag } from './modinfo.js';
 import type { SymbolMap } from './symbol-map.js';
+import { symbollessMapHint } from './vmlinux-symbols.js';
 
 export interface Finding {
   severity: 'error' | 'warning';
   code: string;
   message: string;
+  /** the symbols the finding is about, when it is about a list of them (EXPORTS_UNKNOWN) */
+  names?: string[];
 }
 
 export interface KlpRelocRow {
@@ -79,6 +82,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
 
   // symbols
   const klpSym = new Map<number, { object: string; name: string; pos: number }>();
+  const unjudged: string[] = []; // undefined names whose export status no map or Module.symvers tells
   for (let i = 1; i < syms.count; i++) {
     const name = syms.name(i);
     const isLp = syms.shndx[i] === SHN_LIVEPATCH;
@@ -92,10 +96,21 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
     } else if (name.startsWith(KLP_SYM_PREFIX) && syms.shndx[i] === SHN_UNDEF && !name.startsWith('.klp.sym.rela.')) {
       err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; the module loader will look it up as an export and fail`);
     } else if (syms.shndx[i] === SHN_UNDEF && name !== '' && name !== '.TOC.' && syms.bind(i) !== STB_WEAK) {
-      const known = opts.symvers ? opts.symvers.has(name) : opts.map ? opts.map.isExported(name) : true;
       if (name.startsWith('.klp.sym.rela.')) err('UNCONVERTED_MINIMAL', `symbol '${name}' is a minimal-scheme name that was not converted`);
-      else if (!known) err('UNDEFINED_UNEXPORTED', `symbol '${name}' is undefined and not exported; loading fails with "Unknown symbol ${name}"`);
+      else if (!opts.symvers && !opts.map) unjudged.push(name);
+      else if (!(opts.symvers ? opts.symvers.has(name) : opts.map!.isExported(name))) {
+        const hint = opts.map && !opts.map.lookup(name).length ? symbollessMapHint(opts.map) : undefined;
+        err('UNDEFINED_UNEXPORTED', `symbol '${name}' is undefined and not exported; loading fails with "Unknown symbol ${name}"${hint ? `; ${hint}` : ''}`);
+      }
     }
+  }
+  if (unjudged.length > 0) {
+    findings.push({
+      severity: 'warning', code: 'EXPORTS_UNKNOWN', names: unjudged,
+      message: `${f}: ${unjudged.length} undefined symbol${unjudged.length === 1 ? '' : 's'} not checked: without a map or Module.symvers ` +
+        'there is no telling an export (the module loader resolves it) from an unexported symbol (loading fails with "Unknown symbol"); ' +
+        'pass --symbols symbols.klp or --symvers Module.symvers',
+    });
   }
   function checkPos(p: { object: string; name: string; pos: number }, i: number): void {
     const map = opts.map!;

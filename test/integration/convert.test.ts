@@ -16,6 +16,7 @@ import { parseRules } from '../../src/klp/rules.js';
 import { validateKlpModule } from '../../src/klp/validate.js';
 import { SHN_LIVEPATCH, SHF_RELA_LIVEPATCH } from '../../src/klp/constants.js';
 import { haveReadelf, readelf, readelfWarnings } from '../helpers/readelf.js';
+import { bfdSkip } from '../helpers/bfd.js';
 import { validateElf } from '../helpers/validate-elf.js';
 import { cli, fixture, makeExtMap, tmp } from '../helpers/klp-world.js';
 
@@ -93,8 +94,18 @@ function readelfOracle(inFile: string, outBytes: Uint8Array, renamed: Map<string
     }
   }
   assert.deepEqual([...have.entries()].sort(), [...want.entries()].sort(), 'relocations before and after differ');
-  const objdump = spawnSync('objdump', ['-r', outFile], { encoding: 'utf8' });
-  if (objdump.error === undefined) assert.equal(objdump.status, 0, `objdump -r failed: ${objdump.stderr}`);
+}
+
+/** objdumpReads asserts that GNU objdump -r (a second, BFD-based reader) parses a converted module and shows its klp relocations. */
+function objdumpReads(label: string, outBytes: Uint8Array): void {
+  const d = tmp('klp-objdump-');
+  const outFile = join(d, 'out.ko');
+  writeFileSync(outFile, outBytes);
+  const r = spawnSync('objdump', ['-r', outFile], { encoding: 'utf8' });
+  assert.equal(r.error, undefined, `objdump: ${r.error?.message}`);
+  assert.equal(r.status, 0, `objdump -r ${label} failed: ${r.stderr}`);
+  // objdump files each RELA section's entries under the section it applies to (sh_info)
+  assert.match(r.stdout, /\s\.klp\.sym\.[^\s]+,\d+/, `objdump -r ${label} shows no relocation against a klp symbol`);
 }
 
 function renamedMap(res: ReturnType<typeof convert>): Map<string, string> {
@@ -153,6 +164,12 @@ for (const arch of ARCHES) {
     assert.deepEqual(undefinedNames(res.bytes).filter((n) => n !== '.TOC.'), ['exported_func']);
     checkOutput(arch, 'lp_minimal.ko', res);
     readelfOracle(fixture(arch, 'lp_minimal.ko'), res.bytes, renamedMap(res), new Set());
+  });
+
+  test(`objdump -r reads converted lp_main.ko, lp_fsections.ko, lp_minimal.ko (${arch})`, { skip: bfdSkip(arch, 'objdump') }, () => {
+    objdumpReads(`${arch}/lp_main.ko`, convert(arch, 'lp_main.ko', { map: map01(arch) }).bytes);
+    objdumpReads(`${arch}/lp_fsections.ko`, convert(arch, 'lp_fsections.ko', { map: map01(arch) }).bytes);
+    objdumpReads(`${arch}/lp_minimal.ko`, convert(arch, 'lp_minimal.ko').bytes);
   });
 
   test(`convert lp_minimal_bad.ko (${arch}): bad minimal names are refused or corrected`, () => {

@@ -42,7 +42,7 @@ function randomMap(rnd: () => number, ext: boolean): { text: string; names: stri
   const parts = ['foo', 'bar', 'x', 'do_it', 'a_very_long_symbol_name', 'init', 'q'];
   const pick = (): string => parts[Math.floor(rnd() * parts.length)]!;
   const names = new Set<string>();
-  const lines = [ext ? 'klp-convert-symbol-data-ext.1' : 'klp-convert-symbol-data.0.1'];
+  const lines = [ext ? (rnd() < 0.5 ? 'klp-convert-symbol-data-ext.1' : 'klp-convert-symbol-data-ext.2') : 'klp-convert-symbol-data.0.1'];
   const objects = 1 + Math.floor(rnd() * 6);
   for (let o = 0; o < objects; o++) {
     lines.push(ext ? `*${o === 0 ? 'vmlinux vmlinux' : `mod_${o} drivers/mod-${o}.ko`}` : `*${o === 0 ? 'vmlinux' : `mod-${o}`}`);

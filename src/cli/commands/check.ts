@@ -13,16 +13,20 @@ import { UsageError } from '../errors.js';
 import { parseCommandArgs } from '../args.js';
 import { PROG } from '../report.js';
 
-const usage = `usage: klp-convert check [--symbols FILE] [--symvers FILE] [--kernel-version X.Y] [--json] [-q] MODULE.ko...
+const usage = `usage: klp-convert check [--symbols FILE] [--symvers FILE] [--kernel-version X.Y] [--json] [-q] [--werror] MODULE.ko...
 
 Lists every klp relocation (section, place, type, object, symbol, position) and checks the module
 against what the kernel enforces: klp section names, flags, sh_link/sh_info; SHN_LIVEPATCH
 symbols with names the kernel can parse; the vmlinux/module object rule; no ordinary relocation
 left active on a klp symbol; no klp relocation in sections the kernel consumes at load; zero
 bytes at x86 relocation sites; and, given a map or Module.symvers, no undefined unexported symbol
-and (extended map) positions that exist.
+and (extended map) positions that exist. Without --symbols or --symvers nothing tells exports
+from unexported symbols: the undefined symbols are listed in a warning instead.
 
-exit status: 0 no errors, 1 errors found, 64 usage, 65 malformed ELF, 66 missing input.`;
+  --werror   count warnings as errors (exit 1), e.g. when neither a map nor Module.symvers is given
+
+exit status: 0 no errors (warnings are printed), 1 errors found (or warnings, with --werror),
+64 usage, 65 malformed ELF or map, 66 missing input.`;
 
 export const command: Command = {
   name: 'check',
@@ -33,7 +37,7 @@ export const command: Command = {
       args: argv, allowPositionals: true,
       options: {
         symbols: { type: 'string' }, symvers: { type: 'string' }, 'kernel-version': { type: 'string' },
-        json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+        json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, werror: { type: 'boolean' },
       },
     }, usage);
     const { values: o, positionals } = parsed;
@@ -49,7 +53,7 @@ export const command: Command = {
   },
 };
 
-interface CheckOptions { symbols?: string | undefined; symvers?: string | undefined; 'kernel-version'?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined }
+interface CheckOptions { symbols?: string | undefined; symvers?: string | undefined; 'kernel-version'?: string | undefined; json?: boolean | undefined; quiet?: boolean | undefined; werror?: boolean | undefined }
 
 function checkModules(elves: readonly ElfFile[], o: CheckOptions): number {
   // load only the names these modules can ask about (a full map has ~1.3 M lines)
@@ -65,7 +69,7 @@ function checkModules(elves: readonly ElfFile[], o: CheckOptions): number {
   for (const elf of elves) {
     const file = elf.file;
     const r = validateKlpModule(elf, { map, symvers, symMax: symbolNameLimit(o['kernel-version']) });
-    errors += r.findings.filter((x) => x.severity === 'error').length;
+    errors += r.findings.filter((x) => x.severity === 'error' || o.werror).length;
     if (o.json) {
       json.push({
         file,
@@ -87,8 +91,21 @@ function checkModules(elves: readonly ElfFile[], o: CheckOptions): number {
         process.stdout.write(`    ${x.base}+0x${x.offset.toString(16).padEnd(6)} ${x.type.padEnd(22)} ${who}${add}\n`);
       }
     }
-    for (const x of r.findings) process.stderr.write(`${PROG}: ${x.severity}: ${x.message}\n`);
+    for (const x of r.findings) process.stderr.write(`${PROG}: ${x.severity}: ${x.message}\n${x.names ? nameLines(x.names) : ''}`);
   }
   if (o.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
   return errors > 0 ? 1 : 0;
+}
+
+/** nameLines lists a finding's symbols, indented, a few to a line */
+function nameLines(names: readonly string[]): string {
+  let out = '', line = ' ';
+  for (const n of names) {
+    if (line.length > 1 && line.length + n.length > 100) {
+      out += line + '\n';
+      line = ' ';
+    }
+    line += ' ' + n;
+  }
+  return out + line + '\n';
 }

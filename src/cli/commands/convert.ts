@@ -3,8 +3,7 @@
  *                     [--json] [-v] INPUT.ko -o OUTPUT.ko
  * and the kbuild drop-in form: klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko
  */
-import * as fs from 'node:fs';
-import { ElfFile, writeFileAtomic } from '../../elf/index.js';
+import { ElfFile, readInputFile, writeFileAtomic } from '../../elf/index.js';
 import { convertModule } from '../../klp/convert.js';
 import { KlpError } from '../../klp/errors.js';
 import { loadRules } from '../../klp/rules.js';
@@ -29,7 +28,9 @@ options:
                         annotated and minimal-form (.klp.sym.rela.*) symbols are converted
   --symvers FILE        Module.symvers: the exported names (else taken from the map)
   --resolve FILE        rules naming object and position or source file of ambiguous symbols:
-                          <object> <symbol> pos=<n>   |   <object> <symbol> file=<source.c>
+                          <object> <symbol> pos=<n>   |   <object> <symbol> file=<path>
+                        (<path>: the source file or any trailing part of its path,
+                        e.g. fs/proc/consoles.c, proc/consoles.c or consoles.c)
   --kernel-version X.Y  target kernel (symbol names are limited to 127 characters before 6.1)
   --allow-untagged      accept a module without MODULE_INFO(livepatch, "Y")
   --json                print what was converted as JSON on stdout
@@ -59,7 +60,7 @@ export const command: Command = {
     if (!o.output) throw new UsageError(`missing -o OUTPUT\n${usage.split('\n')[0]}`);
     if (o['kernel-version'] !== undefined && !/^\d+\.\d+/.test(o['kernel-version'])) throw new UsageError(`--kernel-version expects X.Y, got '${o['kernel-version']}'`);
     const input = positionals[0]!;
-    const bytes = fs.readFileSync(input);
+    const bytes = readInputFile(input);
     const elf = ElfFile.parse(bytes, input);
     const map = o.symbols ? loadSymbolMap(o.symbols, wantedNames(elf)) : undefined;
     const symvers = o.symvers ? loadSymvers(o.symvers) : undefined;

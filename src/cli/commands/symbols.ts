@@ -12,37 +12,48 @@
  * everything on this thread. The bytes written never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../elf/index.js';
+import { checkOutputPath, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
+import { describeKernelTree, findKernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
+import { fileTableStats } from '../../klp/path-recovery.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { parseCommandArgs } from '../args.js';
 
 const usage = `usage: klp-convert symbols [--objtree DIR] [-o FILE] [--format 0.1|ext] [-j N] [-v]
 
-Write the symbol map of a kernel build tree: vmlinux, then every module of modules.order
-(livepatch modules left out), as symbols.klp.
+Write the symbol map of a kernel: vmlinux, then every module of modules.order (livepatch
+modules left out), as symbols.klp.
 
-  --objtree DIR    kernel build (output) tree holding vmlinux and modules.order (default: .)
-  -o, --output F   where to write the map (default: <objtree>/symbols.klp)
+  --objtree DIR    the kernel (default: .): a build (output) tree holding vmlinux and
+                   modules.order; or a distribution debug package, unpacked or installed:
+                   the directory holding usr/lib/debug (e.g. / or a dpkg -x directory), or
+                   its usr/lib/debug/lib/modules/<release> directory. Without modules.order
+                   the modules are kernel/**.ko(.xz/.zst/.gz), in path order
+  -o, --output F   where to write the map (default: <objtree>/symbols.klp; ./symbols.klp
+                   for a debug package or a lib/modules/<release> directory)
   --format F       0.1 (default; byte-identical to the 2022 kbuild recipe) or ext
-                   (klp-convert-symbol-data-ext.1: kernel sympos order, binding, type, init,
-                   exports, source file; see docs/symbols-format.md)
+                   (klp-convert-symbol-data-ext.2: kernel sympos order, binding, type, init,
+                   exports, source file as a path from DWARF or the tree's .o files; see
+                   docs/symbols-format.md)
   -j N             threads to use, this one included (default: 2 with 2 or more CPUs, else 1;
                    at most ${MAX_JOBS}). With 2, a worker thread reads vmlinux while the main
                    thread reads modules; -j 1 reads everything on one thread. The output is
                    the same for every N.
-  -v, --verbose    list the livepatch modules left out and a summary on stderr
+  -v, --verbose    list the livepatch modules left out and a summary on stderr (with ext:
+                   how many source files got a path)
 
-exit status: 0 written, 1 cannot write the map (a module cannot be decompressed), 64 usage,
-65 a malformed ELF object, 66 vmlinux, modules.order or a listed module is missing,
-73 cannot create the output.
+exit status: 0 written, 1 cannot write the map (a module cannot be decompressed, a debug
+package root holds several kernels), 64 usage, 65 a malformed ELF object, 66 the directory,
+vmlinux, modules.order or a listed module is missing, or vmlinux has no symbols (stripped,
+or BTF-only like a linux-headers package's: use the unstripped one of the kernel's debug
+package), 73 cannot create the output.
 `;
 
 export const command: Command = {
   name: 'symbols',
-  summary: 'write symbols.klp from a kernel build tree (vmlinux + modules.order)',
+  summary: 'write symbols.klp from a kernel build tree or a debug package (vmlinux + modules)',
   usage,
   async run(argv: string[]): Promise<number> {
     const parsed = parseCommandArgs({
@@ -65,12 +76,19 @@ export const command: Command = {
     if (o.jobs !== undefined && !/^[1-9][0-9]*$/.test(o.jobs)) {
       throw new UsageError(`-j expects a positive number, not '${o.jobs}'`);
     }
-    const objtree = o.objtree ?? '.';
-    const output = o.output ?? path.join(objtree, 'symbols.klp');
+    // a bad -o fails now, not after reading every module (and before the tree is looked at)
+    if (o.output !== undefined) checkOutputPath(o.output);
+    // a build tree keeps its map (kbuild's place for it); a distribution's package directories
+    // (a package root, a .../lib/modules/<release>) are not ours to write into: the current one.
+    // With the default output a missing objtree is reported by the tree check (the real mistake)
+    const tree = findKernelTree(o.objtree ?? '.');
+    const inPackage = tree.kind === 'debug-package' || (tree.kind === 'modules-dir' && tree.release !== undefined);
+    const output = o.output ?? (inPackage ? 'symbols.klp' : path.join(tree.dir, 'symbols.klp'));
+    if (o.output === undefined) checkOutputPath(output);
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
     const res = await generateSymbolMapParallel({
-      objtree,
+      objtree: tree,
       format,
       jobs: o.jobs === undefined ? defaultJobs() : Number(o.jobs),
       ...(tty
@@ -87,8 +105,13 @@ export const command: Command = {
     });
     writeFileAtomic(output, res.parts);
     if (o.verbose) {
+      process.stderr.write(`klp-convert: symbols: ${describeKernelTree(res.plan.tree)}\n`);
       for (const l of res.plan.livepatch) process.stderr.write(`klp-convert: symbols: skipped livepatch module ${l.entry} (${l.why})\n`);
       process.stderr.write(`klp-convert: symbols: ${output}: format ${format}, ${res.plan.modules.length + 1} objects, ${res.lines} lines, ${res.size} bytes\n`);
+      if (format === 'ext') {
+        const t = fileTableStats(res.parts);
+        process.stderr.write(`klp-convert: symbols: source files: ${t.paths} of ${t.entries} with a path (from DWARF or the tree's .o files), the rest by STT_FILE name only\n`);
+      }
     }
     if (!tty) process.stdout.write(`  KLP     ${path.basename(output)}\n`);
     return 0;

@@ -1,0 +1,173 @@
+/**
+ * Files the user names: reading an input and writing an output atomically, with errors that
+ * name the path as the user typed it, say what is wrong and what to do (IoError).
+ *
+ * A bare Node error repeats the path in its own text (`open: ENOENT: no such file or directory,
+ * open 'x.ko'`), or has no path at all (reading a directory: `EISDIR ... read`). inputError
+ * words the common cases once.
+ *
+ * writeFileAtomic writes to a hidden temporary file next to the target and renames it over the
+ * target, so a failed run never leaves a half-written file where make would find it. When that
+ * fails, Node's own error names the temporary file (`.foo.ko.1234.m3x.tmp: open: ENOENT`) or
+ * reads oddly (`rename: EISDIR` for `-o DIR`); the user never typed that name. So every failure
+ * here becomes an IoError that names the path the caller was given and what to do, and the
+ * common mistakes (the target is a directory, its directory is missing, a part of the path is a
+ * file, no permission, a read-only file system) are caught before any byte is written.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { IoError } from './errors.js';
+
+/** errnoText returns Node's description of a system error without the code, call and path it repeats. */
+export function errnoText(e: NodeJS.ErrnoException): string {
+  // Node's form: "ENOENT: no such file or directory, open '/x'" (and " -> '/y'" for rename)
+  const m = /^[A-Z0-9_]+: (.*?), [a-z_]+ '/.exec(e.message);
+  return m ? m[1]! : e.message;
+}
+
+function isErrno(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string';
+}
+
+/** statOf returns the stat of `p`, or Node's error code when it cannot be had (ENOENT, ENOTDIR...). */
+function statOf(p: string): fs.Stats | string {
+  try {
+    return fs.statSync(p);
+  } catch (e) {
+    if (isErrno(e)) return e.code!;
+    throw e;
+  }
+}
+
+/**
+ * inputError turns Node's error for reading `file` (or just an errno code found by the caller)
+ * into an IoError naming the file once, with what to do. An IoError or anything that is not a
+ * system error is returned unchanged.
+ */
+export function inputError(file: string, e: unknown): unknown {
+  if (typeof e === 'string') e = Object.assign(new Error(e), { code: e });
+  if (e instanceof IoError || !isErrno(e)) return e;
+  const p = file === '' ? '' : `${file}: `;
+  let text: string;
+  switch (e.code) {
+    case 'ENOENT': text = `${p}no such file or directory; check the path`; break;
+    case 'ENOTDIR': text = `${p}a part of the path is a file, not a directory; check the path`; break;
+    case 'EISDIR': text = `${p}is a directory; name a file`; break;
+    case 'EACCES':
+    case 'EPERM': text = `${p}permission denied; make the file readable or run as a user who can read it`; break;
+    default: text = `${p}cannot read${e.syscall ? ` (${e.syscall})` : ''}: ${errnoText(e)}`;
+  }
+  return new IoError(file, 'input', e.code!, text, { cause: e });
+}
+
+/** readInputFile reads a whole file the user named; failures throw inputError's IoError. */
+export function readInputFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw inputError(file, e);
+  }
+}
+
+/**
+ * blockingAncestor walks up from `dir` to the first path that exists and returns it when it is
+ * not a directory (`out.ko/x/y.ko` with `out.ko` a file), else undefined.
+ */
+function blockingAncestor(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const st = statOf(d);
+    if (typeof st !== 'string') return st.isDirectory() ? undefined : d;
+    if (path.dirname(d) === d) return undefined;
+  }
+}
+
+/** createError words a failure to create `target` (as the caller typed it) for the error code seen. */
+function createError(target: string, code: string, cause?: unknown): IoError {
+  const dir = path.dirname(target);
+  const other = 'choose another output path';
+  const opts = cause === undefined ? undefined : { cause };
+  switch (code) {
+    case 'EISDIR':
+      return new IoError(target, 'output', code,
+        `${target}: is a directory; the output must be a file name (for example '${path.join(target, 'NAME')}')`, opts);
+    case 'ENOTDIR': {
+      const file = blockingAncestor(dir) ?? dir;
+      return new IoError(target, 'output', code, `${target}: cannot create: '${file}' is a file, not a directory; ${other}`, opts);
+    }
+    case 'ENOENT':
+      if (typeof statOf(dir) === 'string') {
+        return new IoError(target, 'output', code,
+          `${target}: cannot create: directory '${dir}' does not exist; create it (mkdir -p '${dir}') or ${other}`, opts);
+      }
+      break; // the directory exists but refuses new files (/proc): the generic wording below
+    case 'EACCES':
+    case 'EPERM':
+      return new IoError(target, 'output', code, `${target}: cannot create: no permission to create files in '${dir}'; ${other}`, opts);
+    case 'EROFS':
+      return new IoError(target, 'output', code, `${target}: cannot create: '${dir}' is on a read-only file system; ${other}`, opts);
+  }
+  const why = isErrno(cause) ? errnoText(cause) : code;
+  return new IoError(target, 'output', code, `${target}: cannot create a file in '${dir}': ${why}; ${other}`, opts);
+}
+
+/**
+ * checkOutputPath throws an IoError when `target` cannot be created as a file: it is a
+ * directory, its directory is missing or not a directory, or the directory is not writable
+ * (access(2): what root may write is decided by the kernel, so root passes unless the file
+ * system is read-only). Callers with a long job ahead run it before starting.
+ */
+export function checkOutputPath(target: string): void {
+  const st = statOf(target);
+  if (typeof st !== 'string' && st.isDirectory()) throw createError(target, 'EISDIR');
+  const dir = path.dirname(target);
+  const d = statOf(dir);
+  if (typeof d === 'string') throw createError(target, d);
+  if (!d.isDirectory()) throw createError(target, 'ENOTDIR');
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    if (isErrno(e)) throw createError(target, e.code!, e);
+    throw e;
+  }
+}
+
+/**
+ * writeFileAtomic writes bytes to a temporary file next to `target` and renames it over the
+ * target, so a failed run never leaves a half-written file where make would find it. `bytes` may
+ * be a list of parts, written one after the other (no joined copy). Failures throw IoError naming
+ * `target` (creation problems first, checked before anything is written; a failed write, e.g.
+ * ENOSPC, afterwards); the temporary file is removed.
+ */
+export function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[], mode = 0o644): void {
+  checkOutputPath(target);
+  const dir = path.dirname(path.resolve(target));
+  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  let step: 'create' | 'write' | 'rename' = 'create';
+  try {
+    const fd = fs.openSync(tmp, 'w', mode);
+    step = 'write';
+    try {
+      for (const p of bytes instanceof Uint8Array ? [bytes] : bytes) {
+        for (let done = 0; done < p.length;) done += fs.writeSync(fd, p, done, p.length - done);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    step = 'rename';
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    if (step !== 'create') {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
+    }
+    if (!isErrno(e)) throw e;
+    if (step === 'write') {
+      const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
+      throw new IoError(target, 'output', e.code!, `${target}: cannot write: ${errnoText(e)}; ${full ? 'free some space or ' : ''}choose another output path`, { cause: e });
+    }
+    throw createError(target, e.code!, e);
+  }
+}

@@ -1,0 +1,165 @@
+// Everyday mistakes with paths (issue 12 item 7), run as a user runs them: the CLI as a child
+// process in a scratch directory, paths typed relative to it. Each error must name the path as
+// typed (never the hidden temporary file, never Node's text twice), say what to do, exit 66 for
+// an input that cannot be read and 73 for an output that cannot be created, and leave nothing
+// behind. The tests run as root, which ignores mode bits: a "read-only" place is made with a
+// regular file used as a directory (ENOTDIR) and /sys (sysfs refuses new files even to root).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { repoRoot } from '../helpers/elf-fixtures.js';
+
+const CLI = join(repoRoot, 'dist/src/cli/main.js');
+const FIX = join(repoRoot, 'test/fixtures/bin/x86_64');
+let d: string;
+
+function cli(args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: d });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** the error lines of a run (a failed run prints exactly one `klp-convert: error:` line here) */
+function errorLine(r: { stderr: string }): string {
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `one line expected:\n${r.stderr}`);
+  assert.match(lines[0]!, /^klp-convert: error: /);
+  return lines[0]!;
+}
+
+function count(s: string, sub: string): number {
+  return s.split(sub).length - 1;
+}
+
+/** no hidden temporary file left anywhere under the scratch directory */
+function noTempFiles(): void {
+  const walk = (p: string): string[] => readdirSync(p, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(p, e.name)) : e.name.endsWith('.tmp') ? [join(p, e.name)] : []);
+  assert.deepEqual(walk(d), []);
+}
+
+before(() => {
+  d = mkdtempSync(join(tmpdir(), 'klp-ioerr-'));
+  copyFileSync(join(FIX, 'lp_minimal.ko'), join(d, 'lp.ko'));
+  copyFileSync(join(FIX, 'symbols.klp'), join(d, 'symbols.klp'));
+  mkdirSync(join(d, 'outdir'));
+  writeFileSync(join(d, 'plain'), 'a regular file\n');
+});
+after(() => rmSync(d, { recursive: true, force: true }));
+
+test('convert -o DIR (an existing directory): exit 73, names DIR, says to name a file, DIR untouched', () => {
+  const r = cli(['convert', 'lp.ko', '-o', 'outdir']);
+  assert.equal(r.status, 73, r.stderr);
+  const l = errorLine(r);
+  assert.match(l, /^klp-convert: error: outdir: is a directory; the output must be a file name \(for example 'outdir\/NAME'\)$/);
+  assert.doesNotMatch(l, /\.tmp|rename|EISDIR/);
+  assert.deepEqual(readdirSync(join(d, 'outdir')), []);
+  noTempFiles();
+});
+
+test('convert -o in a missing directory: exit 73, names the output and the directory, suggests mkdir -p', () => {
+  const r = cli(['convert', 'lp.ko', '-o', 'no/such/dir/out.ko']);
+  assert.equal(r.status, 73, r.stderr);
+  const l = errorLine(r);
+  assert.equal(l, "klp-convert: error: no/such/dir/out.ko: cannot create: directory 'no/such/dir' does not exist; create it (mkdir -p 'no/such/dir') or choose another output path");
+  assert.equal(existsSync(join(d, 'no')), false);
+  noTempFiles();
+});
+
+test('convert -o under a regular file (ENOTDIR, the read-only case root cannot bypass): exit 73, names the file', () => {
+  for (const out of ['plain/out.ko', 'plain/deeper/out.ko']) {
+    const r = cli(['convert', 'lp.ko', '-o', out]);
+    assert.equal(r.status, 73, r.stderr);
+    assert.equal(errorLine(r), `klp-convert: error: ${out}: cannot create: 'plain' is a file, not a directory; choose another output path`);
+  }
+  noTempFiles();
+});
+
+test('convert -o in a directory that refuses new files: exit 73, names the output and the directory', (t) => {
+  // sysfs refuses to create regular files, to root too (EACCES; EROFS where /sys is mounted read-only)
+  if (!statSync('/sys', { throwIfNoEntry: false })?.isDirectory()) {
+    t.skip('no /sys on this machine: nothing that refuses new files to root');
+    return;
+  }
+  const r = cli(['convert', 'lp.ko', '-o', '/sys/klp-convert-test.ko']);
+  assert.equal(r.status, 73, r.stderr);
+  assert.match(errorLine(r), /^klp-convert: error: \/sys\/klp-convert-test\.ko: cannot create: (no permission to create files in '\/sys'|'\/sys' is on a read-only file system); choose another output path$/);
+  assert.equal(existsSync('/sys/klp-convert-test.ko'), false);
+});
+
+test('convert -o in a directory without write permission (mode 0555) exits 73, unless run as root', (t) => {
+  const ro = join(d, 'ro');
+  mkdirSync(ro);
+  chmodSync(ro, 0o555);
+  try {
+    if (process.getuid?.() === 0) {
+      t.skip('running as root, which ignores mode bits (the ENOTDIR and /sys tests cover the refusal)');
+      return;
+    }
+    const r = cli(['convert', 'lp.ko', '-o', 'ro/out.ko']);
+    assert.equal(r.status, 73, r.stderr);
+    assert.equal(errorLine(r), "klp-convert: error: ro/out.ko: cannot create: no permission to create files in 'ro'; choose another output path");
+  } finally {
+    chmodSync(ro, 0o755);
+    rmSync(ro, { recursive: true });
+  }
+});
+
+test('symbols refuses a bad -o before reading the tree: exit 73 with the same wording', () => {
+  // the objtree does not even exist: the output path is checked first when -o is given
+  let r = cli(['symbols', '--objtree', 'no-tree', '-o', 'outdir']);
+  assert.equal(r.status, 73, r.stderr);
+  assert.match(errorLine(r), /^klp-convert: error: outdir: is a directory; /);
+  r = cli(['symbols', '--objtree', 'no-tree', '-o', 'missing/symbols.klp']);
+  assert.equal(r.status, 73, r.stderr);
+  assert.match(errorLine(r), /^klp-convert: error: missing\/symbols\.klp: cannot create: directory 'missing' does not exist; /);
+  // without -o, a missing objtree is the mistake to report (the default output lies inside it)
+  r = cli(['symbols', '--objtree', 'no-tree']);
+  assert.equal(r.status, 66, r.stderr);
+  assert.match(errorLine(r), /^klp-convert: error: no-tree: no such directory; pass a kernel build tree, a debug package root/);
+  noTempFiles();
+});
+
+test('a missing input is named once, as typed, with what to do, exit 66 (convert, check, dump, every option)', () => {
+  const cases: { args: string[]; path: string }[] = [
+    { args: ['convert', 'nope.ko', '-o', 'out.ko'], path: 'nope.ko' },
+    { args: ['convert', '--symbols', 'nope.klp', 'lp.ko', '-o', 'out.ko'], path: 'nope.klp' },
+    { args: ['convert', '--symvers', 'nope.symvers', 'lp.ko', '-o', 'out.ko'], path: 'nope.symvers' },
+    { args: ['convert', '--resolve', 'nope.rules', 'lp.ko', '-o', 'out.ko'], path: 'nope.rules' },
+    { args: ['check', 'nope.ko'], path: 'nope.ko' },
+    { args: ['check', '--symbols', 'nope.klp', 'lp.ko'], path: 'nope.klp' },
+    { args: ['dump', 'nope.ko'], path: 'nope.ko' },
+    { args: ['klp-missing.klp', 'lp.ko', 'out.ko'], path: 'klp-missing.klp' }, // the kbuild drop-in form
+  ];
+  for (const c of cases) {
+    const r = cli(c.args);
+    assert.equal(r.status, 66, `${c.args.join(' ')}: ${r.stderr}`);
+    const l = errorLine(r);
+    assert.equal(l, `klp-convert: error: ${c.path}: no such file or directory; check the path`, c.args.join(' '));
+    assert.equal(count(l, c.path), 1, 'the path is printed once');
+  }
+  assert.equal(existsSync(join(d, 'out.ko')), false);
+});
+
+test('an input that is a directory or sits under a file is named, exit 66', () => {
+  // (--symbols DIR is not among them: src/klp/symbol-map.ts reads the map with fs directly, and
+  // Node's EISDIR from read(2) carries no path)
+  for (const args of [['convert', 'outdir', '-o', 'out.ko'], ['check', 'outdir'], ['dump', 'outdir'], ['convert', '--resolve', 'outdir', 'lp.ko', '-o', 'out.ko']]) {
+    const r = cli(args);
+    assert.equal(r.status, 66, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(errorLine(r), 'klp-convert: error: outdir: is a directory; name a file', args.join(' '));
+  }
+  const r = cli(['check', 'plain/lp.ko']);
+  assert.equal(r.status, 66, r.stderr);
+  assert.equal(errorLine(r), 'klp-convert: error: plain/lp.ko: a part of the path is a file, not a directory; check the path');
+});
+
+test('a good run next to these mistakes still writes its output (the checks refuse only what is wrong)', () => {
+  const r = cli(['convert', 'lp.ko', '-o', 'outdir/lp-out.ko']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(statSync(join(d, 'outdir/lp-out.ko')).size > 0);
+  rmSync(join(d, 'outdir/lp-out.ko'));
+  noTempFiles();
+});
