@@ -17,8 +17,11 @@ export { kernelModuleName, moduleNameProblem } from './klp/modname.js';
 export { loadRules, parseRules } from './klp/rules.js';
 export type { ResolveRule } from './klp/rules.js';
 export { loadSymvers } from './klp/symvers.js';
-export { klpRelaName, klpSymName, parseKlpSymName, parseKlpRelaObject, parseMinimalName, symbolNameLimit } from './klp/klpname.js';
-export { checkBaseSection } from './klp/sections.js';
+export { klpRelaName, klpSymName, parseMinimalName } from './klp/klpname.js';
+export {
+  checkBaseSection, kernelLimits, kernelSays, parseKlpRelaObject, parseKlpSymName, positionOutcome, symbolNameLimit,
+} from './klp/kernel-rules.js';
+export type { KernelLimits, ParsedKlpSym, PositionOutcome } from './klp/kernel-rules.js';
 export { wantedNames } from './klp/wanted.js';
 export * from './klp/constants.js';
 export { KlpError, SymbolMapError } from './klp/errors.js';

@@ -8,8 +8,7 @@ import {
   ElfFile, EM_X86_64, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, STB_LOCAL, STB_WEAK, hasFlag, relocTypeName,
 } from '../elf/index.js';
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
-import { parseKlpRelaObject, parseKlpSymName } from './klpname.js';
-import { checkBaseSection } from './sections.js';
+import { checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
 import type { SymbolMap } from './symbol-map.js';
 

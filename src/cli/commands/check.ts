@@ -6,7 +6,7 @@ import { ElfFile } from '../../elf/index.js';
 import { loadSymbolMap } from '../../klp/symbol-map.js';
 import { loadSymvers } from '../../klp/symvers.js';
 import { validateKlpModule } from '../../klp/validate.js';
-import { symbolNameLimit } from '../../klp/klpname.js';
+import { symbolNameLimit } from '../../klp/kernel-rules.js';
 import { wantedNames } from '../../klp/wanted.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
