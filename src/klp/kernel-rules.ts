@@ -10,9 +10,10 @@
  *  - the section/object policy: module-specific klp sections may not reference vmlinux symbols
  *    (5.8+), which base sections may receive late relocations (sections.ts).
  *
- * Read for this file (not copied): kernel/livepatch/core.c of Linux 6.1.20 and 6.12.117 (both
- * `%55[^.].%511[^,],%lu`), and of 5.7 (`%127`, KSYM_NAME_LEN 128). The messages below are the
- * kernel's format strings with their arguments filled in, so a user can grep dmesg for them.
+ * Read for this file (not copied): kernel/livepatch/core.c of Linux 6.1.20, 6.12.117 and 7.2.13
+ * (all `%55[^.].%511[^,],%lu`, KSYM_NAME_LEN 512), and of 5.7 (`%127`, KSYM_NAME_LEN 128); 7.2
+ * words "not marked as a livepatch symbol" differently. The messages below are the kernel's format
+ * strings with their arguments filled in, so a user can grep dmesg for them.
  */
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, KLP_SYMNAME_MAX, KLP_SYMNAME_MAX_PRE_6_1 } from './constants.js';
 
@@ -31,6 +32,13 @@ export interface KernelLimits {
 /** kernelLimits returns the name limits of a kernel version "X.Y[...]"; undefined: a current kernel. */
 export function kernelLimits(kernelVersion?: string): KernelLimits {
   return { objName: KLP_OBJNAME_MAX, symName: symbolNameLimit(kernelVersion) };
+}
+
+/** atLeast compares a release "X.Y..." with X.Y; an unknown release counts as current (true). */
+export function atLeast(release: string | undefined, major: number, minor: number): boolean {
+  const m = release === undefined ? null : /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return true;
+  return Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor);
 }
 
 /** symbolNameLimit returns the longest symbol name the target kernel accepts. */
@@ -138,17 +146,25 @@ function objnameForAmbiguity(object: string): string {
   return object === 'vmlinux' ? '(null)' : object;
 }
 
+/** pr_fmt of kernel/livepatch/*.c: every livepatch line in dmesg starts with it */
+export const LIVEPATCH_PREFIX = 'livepatch: ';
+
+/** The kernel's lines, as dmesg shows them. */
 export const kernelSays = {
-  notFound: (name: string): string => `symbol '${name}' not found in symbol table`,
-  ambiguous: (name: string, object: string): string => `unresolvable ambiguity for symbol '${name}' in object '${objnameForAmbiguity(object)}'`,
-  noSuchPosition: (pos: bigint | number, name: string, object: string): string => `symbol position ${BigInt(pos)} for symbol '${name}' in object '${object}' not found`,
-  badSymName: (full: string): string => `symbol ${full} has an incorrectly formatted name`,
-  badSecName: (sec: string): string => `section ${sec} has an incorrectly formatted name`,
-  notLivepatchSym: (name: string): string => `symbol ${name} is not marked as a livepatch symbol`,
-  vmlinuxFromModuleSection: (name: string): string => `invalid access to vmlinux symbol '${name}' from module-specific livepatch relocation section`,
-  refusingModule: (patch: string, mod: string): string => `patch '${patch}' failed for module '${mod}', refusing to load module '${mod}'`,
+  notFound: (name: string): string => `${LIVEPATCH_PREFIX}symbol '${name}' not found in symbol table`,
+  ambiguous: (name: string, object: string): string => `${LIVEPATCH_PREFIX}unresolvable ambiguity for symbol '${name}' in object '${objnameForAmbiguity(object)}'`,
+  noSuchPosition: (pos: bigint | number, name: string, object: string): string => `${LIVEPATCH_PREFIX}symbol position ${BigInt(pos)} for symbol '${name}' in object '${object}' not found`,
+  badSymName: (full: string): string => `${LIVEPATCH_PREFIX}symbol ${full} has an incorrectly formatted name`,
+  badSecName: (sec: string): string => `${LIVEPATCH_PREFIX}section ${sec} has an incorrectly formatted name`,
+  /** 7.x adds where (its "rela sec" is the symbol table's index, as the code passes symndx) */
+  notLivepatchSym: (name: string, symtabIndex: number, entry: number, release?: string): string => (atLeast(release, 7, 0)
+    ? `${LIVEPATCH_PREFIX}symbol ${name} at rela sec ${symtabIndex} idx ${entry} is not marked as a livepatch symbol`
+    : `${LIVEPATCH_PREFIX}symbol ${name} is not marked as a livepatch symbol`),
+  vmlinuxFromModuleSection: (name: string): string => `${LIVEPATCH_PREFIX}invalid access to vmlinux symbol '${name}' from module-specific livepatch relocation section`,
+  refusingModule: (patch: string, mod: string): string => `${LIVEPATCH_PREFIX}patch '${patch}' failed for module '${mod}', refusing to load module '${mod}'`,
+  /** kernel/module/main.c, simplify_symbols() */
   unknownSymbol: (mod: string, name: string): string => `${mod}: Unknown symbol ${name} (err -2)`,
-  notMarked: (mod: string): string => `module ${mod} is not marked as a livepatch module`,
+  notMarked: (mod: string): string => `${LIVEPATCH_PREFIX}module ${mod} is not marked as a livepatch module`,
 };
 
 /** positionMessage is the kernel's message for a failed outcome (undefined for 'ok'). */

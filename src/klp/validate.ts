@@ -10,6 +10,8 @@ import {
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
 import { checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { readPatchTables } from './patch-tables.js';
+import { declaredObjectFindings, readPatchModule } from './target-check.js';
 import type { SymbolMap } from './symbol-map.js';
 
 export interface Finding {
@@ -186,6 +188,11 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         }
       }
     }
+  }
+  // klp sections for objects the patch does not declare are never applied (target-check.ts)
+  const tables = readPatchTables(elf);
+  if (tables.source !== 'none') {
+    for (const d of declaredObjectFindings(readPatchModule(elf, tables))) findings.push({ severity: d.severity === 'error' ? 'error' : 'warning', code: d.code, message: d.message });
   }
   return { findings, rows };
 }

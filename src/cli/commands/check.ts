@@ -12,8 +12,10 @@ import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { parseCommandArgs } from '../args.js';
 import { PROG } from '../report.js';
+import { runTargetChecks } from './check-target.js';
 
 const usage = `usage: klp-convert check [--symbols FILE] [--symvers FILE] [--kernel-version X.Y] [--json] [-q] MODULE.ko...
+       klp-convert check --target TARGET [--target TARGET...] [--kernel-version X.Y] [--json] [-q] MODULE.ko...
 
 Lists every klp relocation (section, place, type, object, symbol, position) and checks the module
 against what the kernel enforces: klp section names, flags, sh_link/sh_info; SHN_LIVEPATCH
@@ -22,7 +24,13 @@ left active on a klp symbol; no klp relocation in sections the kernel consumes a
 bytes at x86 relocation sites; and, given a map or Module.symvers, no undefined unexported symbol
 and (extended map) positions that exist.
 
-exit status: 0 no errors, 1 errors found, 64 usage, 65 malformed ELF, 66 missing input.`;
+With --target, decides as the kernel would whether each module loads and binds on each target:
+a kernel build tree, a debug-symbol package (its root or usr/lib/debug/lib/modules/<version>),
+an extended map (symbols --format ext), or a /proc/kallsyms capture (a 'modules' file next to it
+is read as /proc/modules). Findings quote the kernel's own messages (docs/check.md).
+
+exit status: 0 no errors (with --target: every module loads and binds on every target),
+1 errors found, 64 usage, 65 malformed ELF, 66 missing input.`;
 
 export const command: Command = {
   name: 'check',
@@ -34,6 +42,7 @@ export const command: Command = {
       options: {
         symbols: { type: 'string' }, symvers: { type: 'string' }, 'kernel-version': { type: 'string' },
         json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+        target: { type: 'string', multiple: true },
       },
     }, usage);
     const { values: o, positionals } = parsed;
@@ -42,6 +51,7 @@ export const command: Command = {
     const elves: ElfFile[] = [];
     try {
       for (const file of positionals) elves.push(ElfFile.open(file));
+      if (o.target && o.target.length > 0) return runTargetChecks(elves, { targets: o.target, json: o.json, quiet: o.quiet, kernelVersion: o['kernel-version'] });
       return checkModules(elves, o);
     } finally {
       for (const elf of elves) elf.close();
