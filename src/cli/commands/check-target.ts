@@ -35,7 +35,7 @@ export function runTargetChecks(elves: readonly ElfFile[], o: TargetCheckOptions
       module: m.file, name: m.name,
       objects: m.tables.objects.map((x) => ({ name: x.name, funcs: x.funcs.map((f) => ({ old_name: f.oldName, old_sympos: f.oldSympos.toString() })) })),
       findings: general[i],
-      targets: verdicts[i]!.map((v) => ({ target: v.target, kind: targets[verdicts[i]!.indexOf(v)]!.kind, ok: v.ok, patchLoad: v.patchLoad, lateLoads: v.lateLoads, findings: v.findings })),
+      targets: verdicts[i]!.map((v) => ({ target: v.target, kind: targets[verdicts[i]!.indexOf(v)]!.kind, ok: v.ok, patchLoad: v.patchLoad, ...(v.patchFirst ? { patchFirst: v.patchFirst } : {}), lateLoads: v.lateLoads, findings: v.findings })),
     })), null, 2) + '\n');
     return bad ? 1 : 0;
   }
