@@ -88,6 +88,10 @@ export class Resolver {
 
   /** finish checks the names against the kernel's grammar and limits, and the init caveats. */
   finish(req: ResolveRequest, t: Target): Target | null {
+    if (!Number.isSafeInteger(t.pos)) {
+      // a JS number would round it, and the kernel would read another position from the name
+      return this.fail(req, 'POSITION_OUT_OF_RANGE', `position of '${t.name}' in '${t.symObject}' is too large to be written exactly (at most ${Number.MAX_SAFE_INTEGER}); no object has that many symbols of one name`);
+    }
     const p = checkKlpNameParts([t.symObject, t.relaObject], t.name, this.ctx.limits);
     if (p) return this.fail(req, p.code, p.message);
     if (this.map?.format === 'ext') this.initCaveat(req, t);
@@ -96,6 +100,7 @@ export class Resolver {
 
   /** finishChecked validates a user-given position against the map first. */
   finishChecked(req: ResolveRequest, t: Target, suffix = ''): Target | null {
+    if (!Number.isSafeInteger(t.pos)) return this.finish(req, t);
     const chk = this.checkPosition(t.symObject, t.name, t.pos);
     if (chk) return this.fail(req, chk.code, chk.message + suffix, chk.detail);
     return this.finish(req, t);

@@ -49,7 +49,7 @@ agree_main() {
 	if [ -n "${conv_dir:-}" ]; then
 		for f in "$conv_dir"/test_klp_convert*.ko; do
 			case $f in *.pos3.ko | *.raw.ko) continue ;; esac
-			[ -f "$f" ] && cp "$f" "$aw/lp/"
+			if [ -f "$f" ]; then cp "$f" "$aw/lp/"; fi
 		done
 	fi
 
@@ -101,12 +101,13 @@ agree_main() {
 	note "agree: booting ${#cases[@]} cases, $par at a time"
 	for c in "${cases[@]}"; do
 		(
+			rc=0
 			# shellcheck disable=SC2086
 			timeout "$timeout_s" "$q" -nographic -no-reboot -m 512 -smp 1 \
 				-kernel "$tree/arch/x86/boot/bzImage" -initrd "$initrd" \
 				-append "console=ttyS0 panic=-1 oops=panic klptest=agree-$c" \
-				${KLP_QEMU_ARGS:-} </dev/null >"$logs/agree-$c.log" 2>&1
-			echo $? >"$aw/cases/$c.rc"
+				${KLP_QEMU_ARGS:-} </dev/null >"$logs/agree-$c.log" 2>&1 || rc=$?
+			echo "$rc" >"$aw/cases/$c.rc"
 		) &
 		running=$((running + 1))
 		if [ "$running" -ge "$par" ]; then
@@ -128,8 +129,17 @@ agree_main() {
 	mkdir -p "$aw/kallsyms0"
 	sed 's/^[0-9a-f]*/0000000000000000/' "$aw/kallsyms/kallsyms" >"$aw/kallsyms0/kallsyms"
 
+	# a debug-symbol package as Debian lays it out (7.2 style: no modules.order), made of the tree
+	local rel dbg
+	rel=$(cat "$tree/include/config/kernel.release")
+	dbg=$aw/debugpkg/usr/lib/debug/lib/modules/$rel
+	mkdir -p "$dbg/kernel/extra"
+	ln -s "$tree/vmlinux" "$dbg/vmlinux"
+	ln -s "$mods/test_klp_convert_mod.ko" "$dbg/kernel/extra/test_klp_convert_mod.ko"
+	ln -s "$mods/test-klp-dash-mod.ko" "$dbg/kernel/extra/test-klp-dash-mod.ko"
+
 	# 7. the verdicts of check --target, one JSON per target
-	local targets=(tree:"$agree_tree" ext:"$agree_klpx" kallsyms:"$aw/kallsyms" kallsyms0:"$aw/kallsyms0") t name
+	local targets=(tree:"$agree_tree" ext:"$agree_klpx" debugpkg:"$aw/debugpkg" kallsyms:"$aw/kallsyms" kallsyms0:"$aw/kallsyms0") t name
 	for t in "${targets[@]}"; do
 		name=${t%%:*}
 		"${conv[@]}" check --target "${t#*:}" --json "$aw"/lp/*.ko >"$aw/pred/$name.json" 2>"$aw/pred/$name.err" || true
@@ -147,7 +157,7 @@ agree_main() {
 		agreement:*) echo "$line" ;;
 		*) note "$line" ;;
 		esac
-	done < <(node "$here/agree/compare.mjs" "$aw" "$logs" "${late[*]}" tree ext kallsyms kallsyms0 2>&1)
+	done < <(node "$here/agree/compare.mjs" "$aw" "$logs" "${late[*]}" tree ext debugpkg kallsyms kallsyms0 2>&1)
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
@@ -182,8 +192,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	agree_main "$tree" "$mods" "$work" "$here" "$repo"
 	summary
 else
-	# sourced by run.sh: its overlay tree and extended map
+	# sourced by run.sh: its overlay tree and extended map (none with KLP_CONVERTED: symbols step skipped)
 	agree_tree=$overlay
 	agree_klpx=$klpx
+	[ -s "$agree_klpx" ] || cli agree-symbols symbols --objtree "$agree_tree" --format ext -o "$agree_klpx" || true
 	agree_main "$tree" "$mods" "$work" "$here" "$repo"
 fi
