@@ -60,6 +60,8 @@ export interface ParsedKlpSym {
   pos: number;
   /** the position as the kernel's unsigned long holds it (64-bit) */
   pos64: bigint;
+  /** the kernel accepts it, but not as written: white space before the number, or text after it */
+  loose?: boolean;
 }
 
 const U64 = (1n << 64n) - 1n;
@@ -79,10 +81,13 @@ export function parseKlpSymName(full: string, symMax = KLP_SYMNAME_MAX): ParsedK
   const comma = tail.indexOf(',');
   if (comma <= 0 || comma > symMax) return undefined;
   const name = tail.slice(0, comma);
-  const m = /^[0-9]+$/.exec(tail.slice(comma + 1));
+  // %lu skips white space, then reads decimal digits; the value wraps at 64 bits
+  // (simple_strntoull), and whatever follows is not looked at
+  const m = /^[ \t\n\v\f\r]*([0-9]+)/.exec(tail.slice(comma + 1));
   if (!m) return undefined;
-  const pos64 = BigInt(m[0]) & U64;
-  return { object, name, pos: Number(pos64), pos64 };
+  const pos64 = BigInt(m[1]!) & U64;
+  const trailing = tail.slice(comma + 1 + m[0].length);
+  return { object, name, pos: Number(pos64), pos64, ...(trailing || m[0] !== m[1] ? { loose: true } : {}) };
 }
 
 /**

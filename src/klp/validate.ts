@@ -87,6 +87,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
       const p = parseKlpSymName(name, symMax);
       if (!p) err('BAD_KLP_SYM_NAME', `symbol ${i} '${name}' has st_shndx SHN_LIVEPATCH but the kernel cannot parse its name (.klp.sym.<obj>.<name>,<pos>, object <= ${KLP_OBJNAME_MAX}, name <= ${symMax} characters)`);
       else {
+        if (p.loose) warnf('KLP_SYM_LOOSE_POSITION', `symbol ${i} '${name}': the kernel reads position ${p.pos64} and ignores the rest (white space before the number or text after it); write .klp.sym.<obj>.<name>,<pos> with nothing else`);
         klpSym.set(i, p);
         if (opts.map) checkPos(p, i);
       }
