@@ -49,6 +49,8 @@ export interface TargetFinding {
   /** which load fails: the patch's insmod, or the named module's load after the patch */
   fails?: string;
   candidates?: CandidateRow[];
+  /** KLP_SYM_BINDS/KLP_SYM_INIT: which symbol a klp symbol binds */
+  binds?: { klpSymbol: string; object: string; pos: number; count: number; file?: string | undefined };
 }
 
 export interface LoadOutcome {
@@ -336,6 +338,7 @@ function resolveSection(sim: Sim, s: KlpSection, loaded: ReadonlySet<string>, co
           severity: bound.init ? 'warning' : 'info', code: bound.init ? 'KLP_SYM_INIT' : 'KLP_SYM_BINDS',
           message: `${p.file}: '${full}' binds ${k.object}:${k.name} #${bound.pos} of ${list.length}${bound.file ? ` (${bound.file})` : ''} on ${t.label}${bound.init ? '; it lives in an init section, freed after initialisation' : ''}`,
           candidates: rows(list),
+          binds: { klpSymbol: full, object: k.object, pos: bound.pos, count: list.length, ...(bound.file ? { file: bound.file } : {}) },
         });
       }
     }
@@ -383,4 +386,27 @@ function hint(t: KernelTarget, name: string, object: string): string {
 
 function rows(c: readonly SymbolCandidate[]): CandidateRow[] {
   return c.map((x) => ({ object: x.object, pos: x.pos, count: x.count, ...(x.file ? { file: x.file } : {}), ...(x.init ? { init: true } : {}) }));
+}
+
+/**
+ * bindingDifferences: a klp symbol that binds symbols of different source files on different
+ * targets (same position, other order): one patch built for many kernel builds then reaches
+ * another function or variable on some of them, with no message from any kernel.
+ */
+export function bindingDifferences(file: string, verdicts: readonly TargetVerdict[]): TargetFinding[] {
+  const byKlp = new Map<string, { target: string; file: string }[]>();
+  for (const v of verdicts) {
+    for (const f of v.findings) {
+      if (!f.binds?.file) continue;
+      const l = byKlp.get(f.binds.klpSymbol) ?? [];
+      l.push({ target: v.target, file: f.binds.file });
+      byKlp.set(f.binds.klpSymbol, l);
+    }
+  }
+  const out: TargetFinding[] = [];
+  for (const [klp, l] of byKlp) {
+    if (new Set(l.map((x) => x.file)).size < 2) continue;
+    out.push({ severity: 'warning', code: 'KLP_SYM_BINDS_DIFFERENTLY', message: `${file}: '${klp}' binds a symbol of ${l.map((x) => `${x.file} on ${x.target}`).join(', ')}: the same position names different symbols on these kernels; build the patch per kernel, or resolve the symbol by source file (--resolve 'file=')` });
+  }
+  return out;
 }

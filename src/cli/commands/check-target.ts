@@ -5,7 +5,7 @@
  */
 import type { ElfFile } from '../../elf/index.js';
 import { readPatchTables } from '../../klp/patch-tables.js';
-import { checkAgainstTarget, declaredObjectFindings, readPatchModule, type PatchModule, type TargetFinding, type TargetVerdict } from '../../klp/target-check.js';
+import { bindingDifferences, checkAgainstTarget, declaredObjectFindings, readPatchModule, type PatchModule, type TargetFinding, type TargetVerdict } from '../../klp/target-check.js';
 import { loadTarget, type KernelTarget } from '../../klp/target.js';
 import { PROG } from '../report.js';
 
@@ -28,7 +28,7 @@ export function runTargetChecks(elves: readonly ElfFile[], o: TargetCheckOptions
   const targets: KernelTarget[] = o.targets.map((t) => loadTarget(t, { names, objects }));
   const labels = uniqueLabels(targets);
   const verdicts: TargetVerdict[][] = mods.map((m) => targets.map((t, i) => ({ ...checkAgainstTarget(m, t, o.kernelVersion), target: labels[i]! })));
-  const general = mods.map((m) => declaredObjectFindings(m));
+  const general = mods.map((m, i) => [...declaredObjectFindings(m), ...bindingDifferences(m.file, verdicts[i]!)]);
   const bad = verdicts.some((row) => row.some((v) => !v.ok)) || general.some((g) => g.some((f) => f.severity === 'error'));
   if (o.json) {
     process.stdout.write(JSON.stringify(mods.map((m, i) => ({
