@@ -53,14 +53,27 @@ agree_main() {
 		done
 	fi
 
+	# another producer: test/kernel/hand-convert.py (positions given by hand), one good, one bad
+	if command -v python3 >/dev/null; then
+		local m=test_klp_convert_mod
+		python3 "$here/hand-convert.py" "$mods/test_klp_convert2.ko" "$aw/lp/hand.test_klp_convert2.ko" saved_command_line=vmlinux,0 \
+			driver_name=$m,0 test_klp_get_driver_name=$m,0 homonym_string=$m,2 get_homonym_string=$m,2 >/dev/null &&
+			python3 "$here/hand-convert.py" "$mods/test_klp_convert_wrongpos.ko" "$aw/lp/hand.test_klp_convert_wrongpos.ko" \
+				saved_command_line=vmlinux,0 driver_name=$m,0 test_klp_get_driver_name=$m,0 homonym_string=$m,3 \
+				get_homonym_string=$m,2 >/dev/null ||
+			bad agree-hand-convert "hand-convert.py failed"
+	fi
+
 	# 4. cases: A = target module first, then the patch; B = the patch first, then the module
+	local mn
 	for f in "$aw"/lp/*.ko; do
 		lp=$(basename "$f" .ko)
+		mn=${lp#hand.} # the module's own name (hand-converted copies keep it)
 		cases+=("A-$lp")
 		cat >"$aw/cases/A-$lp.sh" <<-EOF
 			ins test_klp_convert_mod
 			ins $lp
-			if [ -d /sys/kernel/livepatch/$lp ]; then lpwait $lp; dbg $lp; param test_klp_convert_mod answer; fi
+			if [ -d /sys/kernel/livepatch/$mn ]; then lpwait $mn; dbg $mn; param test_klp_convert_mod answer; fi
 		EOF
 		if grep -q 'define KLPT_MOD_OBJ$' "$src/$lp.c" 2>/dev/null; then
 			cases+=("B-$lp")
