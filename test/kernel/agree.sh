@@ -57,10 +57,10 @@ agree_main() {
 	if command -v python3 >/dev/null; then
 		local m=test_klp_convert_mod
 		python3 "$here/hand-convert.py" "$mods/test_klp_convert2.ko" "$aw/lp/hand.test_klp_convert2.ko" saved_command_line=vmlinux,0 \
-			driver_name=$m,0 test_klp_get_driver_name=$m,0 homonym_string=$m,2 get_homonym_string=$m,2 >/dev/null &&
+			driver_name=$m,0 test_klp_get_driver_name=$m,0 homonym_string=$m,2 get_homonym_string=$m,2 >"$aw/hand.log" 2>&1 &&
 			python3 "$here/hand-convert.py" "$mods/test_klp_convert_wrongpos.ko" "$aw/lp/hand.test_klp_convert_wrongpos.ko" \
 				saved_command_line=vmlinux,0 driver_name=$m,0 test_klp_get_driver_name=$m,0 homonym_string=$m,3 \
-				get_homonym_string=$m,2 >/dev/null ||
+				get_homonym_string=$m,2 >>"$aw/hand.log" 2>&1 ||
 			bad agree-hand-convert "hand-convert.py failed"
 	fi
 
@@ -184,7 +184,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 	repo=$(cd "$here/../.." && pwd)
 	work=${KLP_WORK:-$here/work}
-	logs=$here/logs
+	logs=${KLP_LOGS:-$here/logs}
 	# shellcheck disable=SC2034
 	t_start=$(date +%s) pass=0 fail=0
 	# shellcheck source=lib.sh
