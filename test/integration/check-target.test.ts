@@ -266,3 +266,32 @@ test('check --target: the same position binding symbols of different files on tw
   assert.ok(w, JSON.stringify(r.json[0]!.findings));
   assert.match(w.message!, /'\.klp\.sym\.target_mod\.mod_homonym,1' binds a symbol of a\.c on a\.c\.klpx, b\.c on b\.c\.klpx/);
 });
+
+test('check --target: klp-build\'s .init.klp_objects/.init.klp_funcs tables are read', { skip }, () => {
+  const d = tmp('klpt-target-');
+  // struct klp_func_ext / klp_object_ext as include/linux/livepatch_external.h of 7.2 has them
+  const body = `
+struct klp_func_ext { const char *old_name; void *new_func; unsigned long sympos; };
+struct klp_object_ext { const char *name; struct klp_func_ext *funcs; struct klp_callbacks callbacks; unsigned int nr_funcs; };
+extern char vm_sym[] __asm__("${M('vmlinux', 'saved_command_line', '0')}");
+void *use(void) { return vm_sym; }
+static void new_func(void) {}
+static struct klp_func_ext vm_f[] __attribute__((section(".init.klp_funcs"), used)) = { { "vmlinux_unique_func", new_func, 0 } };
+static struct klp_func_ext mod_f[] __attribute__((section(".init.klp_funcs"), used)) = { { "target_func", new_func, 0 }, { "setup", new_func, 2 } };
+static struct klp_object_ext objs[] __attribute__((section(".init.klp_objects"), used)) = {
+  { 0, vm_f, { 0 }, 1 }, { "target_mod", mod_f, { 0 }, 2 },
+};`;
+  const lp = buildLivepatch(d, 'lp_kbuild', body);
+  const r = checkJson([makeExtMap('x86_64')], [lp]);
+  const m = r.json[0]!;
+  assert.deepEqual(m.objects, [
+    { name: 'vmlinux', funcs: [{ old_name: 'vmlinux_unique_func', old_sympos: '0' }] },
+    { name: 'target_mod', funcs: [{ old_name: 'target_func', old_sympos: '0' }, { old_name: 'setup', old_sympos: '2' }] },
+  ]);
+  // target_mod live: one 'setup' besides the .init.text one, so position 2 does not exist;
+  // loading: both count, position 2 is the core one
+  const t = m.targets[0]!;
+  assert.equal(t.patchLoad.kernel, "livepatch: symbol position 2 for symbol 'setup' in object 'target_mod' not found");
+  assert.equal(t.lateLoads[0]!.loads, true);
+  assert.equal(r.status, 1);
+});
