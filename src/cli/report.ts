@@ -9,7 +9,9 @@ import { EXIT, UsageError } from './errors.js';
 export const PROG = 'klp-convert';
 
 /** KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file */
-const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING']);
+const MISSING_INPUT = new Set(['TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'TARGET_MISSING']);
+/** KlpError codes that mean "an input is not what it must be": exit 65 like a malformed file */
+const BAD_INPUT = new Set(['TARGET_UNKNOWN', 'TARGET_BAD_KALLSYMS', 'TARGET_MAP_01', 'TARGET_AMBIGUOUS']);
 
 export function warn(msg: string): void {
   process.stderr.write(`${PROG}: warning: ${msg}\n`);
@@ -31,7 +33,7 @@ export function reportError(e: unknown): number {
   if (e instanceof KlpError) {
     process.stderr.write(`${PROG}: error: ${e.message}\n`);
     if (e.detail) process.stderr.write(e.detail.endsWith('\n') ? e.detail : e.detail + '\n');
-    return MISSING_INPUT.has(e.code) ? EXIT.NOINPUT : EXIT.FAIL;
+    return MISSING_INPUT.has(e.code) ? EXIT.NOINPUT : BAD_INPUT.has(e.code) ? EXIT.DATAERR : EXIT.FAIL;
   }
   if (e instanceof ElfEditError) {
     process.stderr.write(`${PROG}: internal error: ${e.message} (${e.code})\n${e.stack ?? ''}\n`);

@@ -221,13 +221,16 @@ test('check --target: bad targets are refused with what to give instead', { skip
   const d = tmp('klpt-target-');
   const lp = buildLivepatch(d, 'lp_t', lpSource({ vm: M('vmlinux', 'saved_command_line', '0') }));
   const missing = cli(['check', '--target', join(d, 'nowhere'), lp]);
-  assert.equal(missing.status, 1);
+  assert.equal(missing.status, 66);
   assert.match(missing.stderr, /no such file or directory \(--target wants/);
   writeFileSync(join(d, 'junk'), 'hello\n');
   const junk = cli(['check', '--target', join(d, 'junk'), lp]);
+  assert.equal(junk.status, 65);
   assert.match(junk.stderr, /neither an extended symbol map .* nor a \/proc\/kallsyms capture/);
   const old = cli(['check', '--target', fixture('x86_64', 'symbols.klp'), lp]);
   assert.match(old.stderr, /a 0\.1 symbol map has no positions/);
+  const both = cli(['check', '--target', makeExtMap('x86_64'), '--symbols', makeExtMap('x86_64'), lp]);
+  assert.equal(both.status, 64);
 });
 
 test('check --target: a debug-symbol package, with and without modules.order, at its root or its version directory', { skip }, () => {

@@ -30,7 +30,7 @@ an extended map (symbols --format ext), or a /proc/kallsyms capture (a 'modules'
 is read as /proc/modules). Findings quote the kernel's own messages (docs/check.md).
 
 exit status: 0 no errors (with --target: every module loads and binds on every target),
-1 errors found, 64 usage, 65 malformed ELF, 66 missing input.`;
+1 errors found, 64 usage, 65 malformed ELF or target, 66 missing input or target.`;
 
 export const command: Command = {
   name: 'check',
@@ -51,6 +51,7 @@ export const command: Command = {
     const elves: ElfFile[] = [];
     try {
       for (const file of positionals) elves.push(ElfFile.open(file));
+      if (o.target && o.target.length > 0 && (o.symbols || o.symvers)) throw new UsageError(`--symbols and --symvers are for the check without a target; with --target the target gives the symbols and exports\n${usage.split('\n')[0]}`);
       if (o.target && o.target.length > 0) return runTargetChecks(elves, { targets: o.target, json: o.json, quiet: o.quiet, kernelVersion: o['kernel-version'] });
       return checkModules(elves, o);
     } finally {
