@@ -39,8 +39,8 @@ agree_main() {
 	done
 	# 3. what no converter writes
 	local craft=(node "$here/agree/craft.mjs")
-	"${craft[@]}" "$aw/lp/agree_vminmod.ko" "$aw/lp/agree_vminmod.ko" 'section:.klp.rela.vmlinux.text=.klp.rela.test_klp_convert_mod.text' &&
-		"${craft[@]}" "$aw/lp/agree_vminundecl.ko" "$aw/lp/agree_vminundecl.ko" 'section:.klp.rela.vmlinux.text=.klp.rela.test_klp_convert_mod.text' &&
+	"${craft[@]}" "$aw/lp/agree_vminmod.ko" "$aw/lp/agree_vminmod.ko" 'klp-object:vmlinux=test_klp_convert_mod' &&
+		"${craft[@]}" "$aw/lp/agree_vminundecl.ko" "$aw/lp/agree_vminundecl.ko" 'klp-object:vmlinux=test_klp_convert_mod' &&
 		"${craft[@]}" "$aw/lp/agree_longname.ko" "$aw/lp/agree_longname.ko" 'symbol:.klp.sym.vmlinux.saved_command_line,0=long:vmlinux:600:0' &&
 		"${craft[@]}" "$aw/lp/agree_pos64.ko" "$aw/lp/agree_pos64.ko" 'symbol:.klp.sym.test_klp_convert_mod.homonym_string,2=.klp.sym.test_klp_convert_mod.homonym_string,18446744073709551615' &&
 		"${craft[@]}" "$aw/lp/agree_unknownobj.ko" "$aw/lp/agree_unknownobj.ko" 'symbol:.klp.sym.vmlinux.klpt_sym,0=.klp.sym.klpt_no_such_mod.klpt_sym,0' ||

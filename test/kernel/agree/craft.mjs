@@ -2,6 +2,7 @@
 // craft.mjs IN OUT EDIT...: write a livepatch module that no converter would write, for the
 // agreement test (agree.sh). Edits, applied in order with the project's own ELF editor:
 //   section:OLD=NEW   rename a section
+//   klp-object:OLD=NEW  rename every .klp.rela.OLD.<sec> to .klp.rela.NEW.<sec> (gcc may put the code in .text.unlikely)
 //   symbol:OLD=NEW    rename a symbol (NEW may be 'long:<object>:<n>:<pos>': .klp.sym.<object>.<n x 'a'>,<pos>)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,12 +17,17 @@ if (!input || !output || edits.length === 0) {
 }
 const ed = new elf.ElfEditor(elf.ElfFile.parse(readFileSync(input), input));
 for (const e of edits) {
-  const m = /^(section|symbol):([^=]+)=(.+)$/.exec(e);
+  const m = /^(section|symbol|klp-object):([^=]+)=(.+)$/.exec(e);
   if (!m) throw new Error(`bad edit '${e}'`);
   let [, kind, from, to] = m;
   const long = /^long:([^:]+):(\d+):(\d+)$/.exec(to);
   if (long) to = `.klp.sym.${long[1]}.${'a'.repeat(Number(long[2]))},${long[3]}`;
-  if (kind === 'section') {
+  if (kind === 'klp-object') {
+    const pre = `.klp.rela.${from}.`;
+    const hits = ed.sections.map((s, i) => [s, i]).filter(([s]) => s.name.startsWith(pre));
+    if (hits.length === 0) throw new Error(`${input}: no section '${pre}*'`);
+    for (const [s, i] of hits) ed.renameSection(i, `.klp.rela.${to}.${s.name.slice(pre.length)}`);
+  } else if (kind === 'section') {
     const i = ed.sections.findIndex((s) => s.name === from);
     if (i < 0) throw new Error(`${input}: no section '${from}'`);
     ed.renameSection(i, to);
