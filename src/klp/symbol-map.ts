@@ -119,7 +119,11 @@ export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): Symbo
   }
   // one latin1 string for the whole file: String indexOf/slice/charCodeAt are V8 intrinsics,
   // several times faster per line than Buffer methods; latin1 keeps every byte as one unit
-  const buf = fs.readFileSync(path).toString('latin1');
+  return parseSymbolMap(fs.readFileSync(path).toString('latin1'), path, wanted);
+}
+
+/** parseSymbolMap reads a map already in memory (latin1 text); `path` names it in messages. */
+export function parseSymbolMap(buf: string, path: string, wanted?: ReadonlySet<string>): SymbolMap {
   const nl = buf.indexOf('\n');
   const first = buf.slice(0, nl < 0 ? buf.length : nl);
   if (first === HEADER_EXT || first === HEADER_EXT1) return loadExt(path, buf, nl + 1, wanted);
