@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KlpError } from './errors.js';
-import { HEADER_EXT } from './symbol-map.js';
+import { HEADER_EXT, HEADER_EXT1 } from './symbol-map.js';
 
 export type TargetKind = 'tree' | 'debug-dir' | 'ext-map' | 'kallsyms';
 
@@ -69,7 +69,7 @@ export function locateTarget(arg: string): TargetLocation {
 
 function locateFile(p: string): TargetLocation {
   const line = firstLine(p);
-  if (line === HEADER_EXT) return { kind: 'ext-map', arg: p, path: p };
+  if (line === HEADER_EXT || line === HEADER_EXT1) return { kind: 'ext-map', arg: p, path: p };
   if (KALLSYMS_LINE.test(line)) {
     const modules = path.join(path.dirname(p), 'modules');
     return { kind: 'kallsyms', arg: p, path: p, ...(isFile(modules) && modules !== p ? { modules } : {}) };
