@@ -13,7 +13,7 @@ export const PROG = 'klp-convert';
  * A vmlinux without symbols (stripped, BTF-only) counts as missing too: the file is well-formed,
  * so 65 ("malformed, rebuild it") would mislead; the fix is to supply another file.
  */
-const MISSING_INPUT = new Set(['TREE_NO_DIR', 'TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'VMLINUX_NO_SYMBOLS']);
+const MISSING_INPUT = new Set(['TREE_NO_DIR', 'TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'VMLINUX_NO_SYMBOLS', 'TARGET_MISSING']);
 
 /** errno codes that mean "this file cannot be had" (input, 66) or "cannot be created" (output, 73); others are 74 */
 const UNAVAILABLE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
@@ -22,6 +22,9 @@ function ioExit(role: 'input' | 'output', errno: string): number {
   if (!UNAVAILABLE.has(errno)) return EXIT.IOERR;
   return role === 'input' ? EXIT.NOINPUT : EXIT.CANTCREAT;
 }
+
+/** KlpError codes that mean "an input is not what it must be": exit 65 like a malformed file */
+const BAD_INPUT = new Set(['TARGET_UNKNOWN', 'TARGET_BAD_KALLSYMS', 'TARGET_MAP_01', 'TARGET_AMBIGUOUS']);
 
 export function warn(msg: string): void {
   process.stderr.write(`${PROG}: warning: ${msg}\n`);
@@ -43,7 +46,7 @@ export function reportError(e: unknown): number {
   if (e instanceof KlpError) {
     process.stderr.write(`${PROG}: error: ${e.message}\n`);
     if (e.detail) process.stderr.write(e.detail.endsWith('\n') ? e.detail : e.detail + '\n');
-    return MISSING_INPUT.has(e.code) ? EXIT.NOINPUT : EXIT.FAIL;
+    return MISSING_INPUT.has(e.code) ? EXIT.NOINPUT : BAD_INPUT.has(e.code) ? EXIT.DATAERR : EXIT.FAIL;
   }
   if (e instanceof ElfEditError) {
     process.stderr.write(`${PROG}: internal error: ${e.message} (${e.code})\n${e.stack ?? ''}\n`);

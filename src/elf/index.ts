@@ -15,3 +15,7 @@ export type { EditSymbol, EditSection, NewSection, WriteOptions } from './edit.j
 export { relocTypeName, relocNoneType, isKnownMachine } from './arch/relocs.js';
 export { BufferSource, FileSource, ReadArena } from './source.js';
 export type { ByteSource } from './source.js';
+export { sectionContents, isCompressed, compressionHeader, ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD } from './compress.js';
+export type { CompressionHeader } from './compress.js';
+export { DwarfInfo } from './dwarf.js';
+export type { DwarfUnit, DwarfAddress } from './dwarf.js';

@@ -6,7 +6,9 @@
  * Format 0.1 reproduces, byte for byte, the 2022 kbuild recipe (klp-convert-lineage.md §2–3;
  * ../shared/tools/symbols-klp-baseline.sh): `nm -f posix | cut -d' ' -f1` per object, in one
  * process, reading only the ELF header, section headers, .symtab, its string table and .modinfo.
- * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos.
+ * The extended format (docs/symbols-format.md) adds what the kernel needs to count sympos, and
+ * the source path of each local symbol (path-recovery.ts: from the DWARF compile units of a
+ * debug build, else from the tree's .o files), which also reads parts of the debug sections.
  *
  * What GNU nm 2.40 prints, learned from binutils (bfd/elfcode.h elf_slurp_symbol_table, nm.c
  * filter_symbols) and checked against nm in test/integration/symbols-nm.test.ts: every symbol
@@ -21,6 +23,7 @@ import * as path from 'node:path';
 import { ElfFile, ReadArena, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { sortOffsetsInPlace } from './bytesort.js';
+import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
 import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
@@ -30,7 +33,7 @@ import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js
 import { checkVmlinuxSections, checkVmlinuxSymbols } from './vmlinux-symbols.js';
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
-export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.2';
 
 export type MapFormat = '0.1' | 'ext';
 
@@ -84,7 +87,9 @@ export class Sink {
   lines = 0;
   /**
    * A large first size costs nothing until written (a zero-filled ArrayBuffer's pages are mapped on
-   * first touch) and saves the copies of growing: the generator starts at 16 MiB.
+   * first touch) and saves the copies of growing: the generator starts at 64 MiB, more than the
+   * generic distribution kernel's whole map (30 MB); growing from 16 MiB cost a 32 MiB copy
+   * and 10 MiB of peak RSS there (-j 1: 113 -> 103 MiB; -j 2: 133 -> 126 MiB).
    */
   constructor(size = 1 << 20) {
     this.buf = new Uint8Array(size);
@@ -406,30 +411,6 @@ function exportsOf(st: SymbolTable, names: Names, extra: Set<string> | undefined
   return ex;
 }
 
-/** fileOwners assigns an index to each distinct STT_FILE name and gives each local symbol its owner. */
-function fileOwners(st: SymbolTable, nm: Names): { owner: Int32Array; names: string[] } {
-  const owner = new Int32Array(st.count).fill(-1);
-  const names: string[] = [];
-  const byName = new Map<string, number>();
-  let cur = -1;
-  for (let i = 1; i < st.count; i++) {
-    const info = st.info[i]!;
-    if ((info & 0xf) === STT_FILE) {
-      const n = nm.get(i);
-      let ix = byName.get(n);
-      if (ix === undefined) {
-        ix = names.length;
-        names.push(n);
-        byName.set(n, ix);
-      }
-      cur = ix;
-      continue;
-    }
-    if (info >>> 4 === 0) owner[i] = cur;
-  }
-  return { owner, names };
-}
-
 /** initSections marks the sections whose symbols the module loader treats as init (`.init*`). */
 function initSections(elf: ElfFile): Uint8Array {
   const m = new Uint8Array(elf.sections.length);
@@ -445,40 +426,102 @@ interface ExtCtx {
   owner: Int32Array;
 }
 
+/**
+ * emitExtLine writes one symbol line. It runs once per symbol (~155k for vmlinux), so it writes
+ * into the buffer through locals with one reserve and looks the flag letters up in typed arrays.
+ */
 function emitExtLine(out: Sink, c: ExtCtx, i: number, sh: number, name: string | undefined): void {
   const st = c.st;
   const o = st.nameOff[i]!;
   const t = st.strtab;
+  // a decoded name gives its length (latin1: one byte per character); else find the NUL
   let e = o;
-  while (e < t.length && t[e] !== 0) e++;
-  if (e === t.length) badName(st, i);
-  out.name(t, o, e);
-  out.reserve(16);
+  if (name !== undefined) e += name.length;
+  else {
+    while (e < t.length && t[e] !== 0) e++;
+    if (e === t.length) badName(st, i);
+  }
+  out.reserve(e - o + 24); // name, ' ', up to 4 flags, ' ', 10 digits, '\n'
   const b = out.buf;
-  b[out.len++] = 32;
+  let l = out.len;
+  for (let p = o; p < e; p++) b[l++] = t[p]!;
+  b[l++] = 32;
   if (sh === SHN_UNDEF) {
-    b[out.len++] = 0x55; // U
+    b[l++] = 0x55; // U
   } else {
     const info = st.info[i]!;
     const bind = info >>> 4;
-    b[out.len++] = BIND_CODES[bind] ?? 0x6f; // o: other
-    b[out.len++] = TYPE_CODES[info & 0xf] ?? 0x3f;
-    if (sh < c.init.length && c.init[sh] === 1) b[out.len++] = 0x69; // i
-    if (bind !== 0 && c.exported.size > 0 && c.exported.has(name ?? c.names.get(i))) b[out.len++] = 0x78; // x
+    b[l++] = BIND_LETTER[bind]!;
+    b[l++] = TYPE_LETTER[info & 0xf]!;
+    if (sh < c.init.length && c.init[sh] === 1) b[l++] = 0x69; // i
+    if (bind !== 0 && c.exported.size > 0 && c.exported.has(name ?? c.names.get(i))) b[l++] = 0x78; // x
     const f = c.owner[i]!;
     if (f >= 0) {
-      b[out.len++] = 32;
-      out.ascii(String(f));
+      b[l++] = 32;
+      // decimal digits written in place (String(f) made a string per local symbol)
+      let d = 1;
+      while (d * 10 <= f) d *= 10;
+      for (let r = f; d >= 1; d = (d / 10) | 0) {
+        const q = (r / d) | 0;
+        b[l++] = 0x30 + q;
+        r -= q * d;
+      }
     }
   }
-  out.nl();
+  b[l++] = 10;
+  out.len = l;
+  out.lines++;
 }
 
 const BIND_CODES: Record<number, number> = { 0: 0x6c, 1: 0x67, 2: 0x77, 10: 0x75 }; // l g w u
 const TYPE_CODES: Record<number, number> = { 0: 0x6e, 1: 0x6f, 2: 0x66, 5: 0x63, 6: 0x74, 10: 0x69 }; // n o f c t i
+/** the letters by STB_* / STT_* value (4 bits each): o (other) and ? (other) where unnamed */
+const BIND_LETTER = Uint8Array.from({ length: 16 }, (_, v) => BIND_CODES[v] ?? 0x6f);
+const TYPE_LETTER = Uint8Array.from({ length: 16 }, (_, v) => TYPE_CODES[v] ?? 0x3f);
+
+/**
+ * sortByAddress sorts symbol indexes in `order` (a total order whose first keys are the address
+ * halves hi, lo) with one native sort of numbers: each index becomes the exact integer
+ * (rank of hi, lo, position) below 2^53 in a Float64Array, and only runs of equal addresses go
+ * through `order`. vmlinux has ~155k such symbols: a comparator sort of them all took ~40 % of
+ * the extended map's vmlinux time. Falls back to `order` when the key does not fit.
+ */
+export function sortByAddress(keep: number[], hi: Uint32Array, lo: Uint32Array, order: (a: number, b: number) => number): void {
+  const n = keep.length;
+  const his = [...new Set(keep.map((i) => hi[i]!))].sort((a, b) => a - b);
+  const rank = new Map(his.map((h, r) => [h, r]));
+  const posBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
+  const rankBits = Math.max(1, Math.ceil(Math.log2(his.length + 1)));
+  if (posBits + rankBits + 32 > 53) {
+    keep.sort(order);
+    return;
+  }
+  const scale = 2 ** posBits;
+  const keys = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const i = keep[j]!;
+    keys[j] = (rank.get(hi[i]!)! * 0x100000000 + lo[i]!) * scale + j;
+  }
+  keys.sort();
+  const sorted = new Array<number>(n);
+  for (let j = 0; j < n; j++) sorted[j] = keep[keys[j]! % scale]!;
+  // equal addresses: the rest of the order decides
+  for (let s = 0; s < n;) {
+    const i = sorted[s]!;
+    let e = s + 1;
+    while (e < n && hi[sorted[e]!] === hi[i] && lo[sorted[e]!] === lo[i]) e++;
+    if (e - s > 1) {
+      const run = sorted.slice(s, e).sort(order);
+      for (let k = 0; k < run.length; k++) sorted[s + k] = run[k]!;
+    }
+    s = e;
+  }
+  for (let j = 0; j < n; j++) keep[j] = sorted[j]!;
+}
 
 /** emitExtVmlinux lists vmlinux's kallsyms-visible symbols in kallsyms order. */
-function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: SymbolVersFile | undefined): void {
+function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, ctx: MapContext): void {
+  const symvers = ctx.symvers;
   const secs = sectionInfos(elf);
   const nm = new Names(st);
   const n = st.count;
@@ -501,7 +544,7 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: Symbo
   // kallsyms.c tests nm's letter: W/w only. A weak STT_OBJECT prints as V (BFD's BSF_OBJECT) and
   // does not count as weak there.
   const weak = (i: number): number => ((st.info[i]! >>> 4) === STB_WEAK && (st.info[i]! & 0xf) !== STT_OBJECT ? 1 : 0);
-  keep.sort((a, b) => {
+  const kallsymsOrder = (a: number, b: number): number => {
     if (hi[a] !== hi[b]) return hi[a]! - hi[b]!;
     if (lo[a] !== lo[b]) return lo[a]! - lo[b]!;
     const wa = weak(a), wb = weak(b);
@@ -513,18 +556,19 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, symvers: Symbo
     if (ua !== ub) return ua - ub;
     if (na !== nb) return na < nb ? -1 : 1;
     return a - b;
-  });
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
+  };
+  sortByAddress(keep, hi, lo, kallsymsOrder);
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), ctx.objtree);
+  const ext: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
-  for (const i of keep) emitExtLine(out, ctx, i, resolvedShndx(st, i), names[i]);
+  for (const i of keep) emitExtLine(out, ext, i, resolvedShndx(st, i), names[i]);
 }
 
 /** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
-function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, symvers: SymbolVersFile | undefined): void {
+function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, mctx: MapContext): void {
   const nm = new Names(st);
-  const { owner, names: files } = fileOwners(st, nm);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get(kname)), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), mctx.objtree);
+  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, mctx.symvers?.byObject.get(kname)), owner };
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
   for (let i = 1; i < st.count; i++) {
     const t = st.info[i]! & 0xf;
@@ -561,7 +605,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     const st = symtabOf(elf);
     checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
-    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx.symvers);
+    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx);
     else emitNm01(st, out);
   } finally {
     elf.close();
@@ -580,7 +624,7 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
     out.line(ext ? `*${m.kname} ${path.relative(ctx.objtree, m.file)}` : `*${m.base}`);
     const st = symtabOf(elf);
     if (st !== undefined) {
-      if (ext) emitExtModule(elf, st, out, m.kname, ctx.symvers);
+      if (ext) emitExtModule(elf, st, out, m.kname, ctx);
       else emitNm01(st, out);
     }
     return true;
@@ -622,8 +666,8 @@ export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
   return mapResult([out.result()], plan, out.lines);
 }
 
-/** the output buffer size each thread starts with (see Sink) */
-export const SINK_SIZE = 16 << 20;
+/** the output buffer size each thread starts with (see Sink: untouched pages cost nothing) */
+export const SINK_SIZE = 64 << 20;
 
 /** mapResult makes a GenerateResult of the parts of a map. */
 export function mapResult(parts: Uint8Array[], plan: TreePlan, lines: number): GenerateResult {

@@ -38,17 +38,36 @@ const IGNORED_EXACT = new Set(['L0', '_SDA_BASE_', '_SDA2_BASE_']);
 const IGNORED_INFIXES = ['.long_branch.', '.plt_branch.'];
 const THUNK = /^__[A-Za-z0-9]*Thunk_/;
 
-/** ignoredByName applies the name rules of mksysmap and kallsyms.c to one name (latin1). */
+/** the IGNORED_PREFIXES after "__", by their third character (all others start with "$" or ".L") */
+const UNDERSCORE_PREFIXES = new Map<number, string[]>();
+for (const p of IGNORED_PREFIXES) {
+  if (!p.startsWith('__')) continue;
+  const l = UNDERSCORE_PREFIXES.get(p.charCodeAt(2)) ?? [];
+  l.push(p);
+  UNDERSCORE_PREFIXES.set(p.charCodeAt(2), l);
+}
+const SUFFIX_LAST = new Set(IGNORED_SUFFIXES.map((x) => x.charCodeAt(x.length - 1)));
+const EXACT_MAX = Math.max(...[...IGNORED_EXACT].map((x) => x.length));
+
+/**
+ * ignoredByName applies the name rules of mksysmap and kallsyms.c to one name (latin1). It runs
+ * for every vmlinux symbol (~190k), so each rule is reached only past a cheap character test
+ * that every name it matches passes (the lists above stay the single statement of the rules).
+ */
 export function ignoredByName(name: string): boolean {
-  if (name.length === 0 || name.length >= KSYM_NAME_LEN) return true;
+  const n = name.length;
+  if (n === 0 || n >= KSYM_NAME_LEN) return true;
   const c = name.charCodeAt(0);
-  if (c === 0x24 /* $ */ || c === 0x2e /* . */ || c === 0x5f /* _ */ || c === 0x4c /* L */) {
-    for (const p of IGNORED_PREFIXES) if (name.startsWith(p)) return true;
-    if (c === 0x5f && THUNK.test(name)) return true;
+  if (c === 0x24 /* $ */) return true; // the '$' prefix
+  if (c === 0x2e /* . */ && name.startsWith('.L')) return true;
+  if (c === 0x5f /* _ */ && name.charCodeAt(1) === 0x5f) {
+    const l = UNDERSCORE_PREFIXES.get(name.charCodeAt(2));
+    if (l !== undefined) for (const p of l) if (name.startsWith(p)) return true;
+    if (THUNK.test(name)) return true;
   }
-  if (IGNORED_EXACT.has(name)) return true;
-  for (const s of IGNORED_SUFFIXES) if (name.endsWith(s)) return true;
-  for (const s of IGNORED_INFIXES) if (name.includes(s)) return true;
+  if (n <= EXACT_MAX && IGNORED_EXACT.has(name)) return true;
+  if (SUFFIX_LAST.has(name.charCodeAt(n - 1))) for (const s of IGNORED_SUFFIXES) if (name.endsWith(s)) return true;
+  if (name.includes('.')) for (const s of IGNORED_INFIXES) if (name.includes(s)) return true; // each infix holds a '.'
   return false;
 }
 

@@ -4,10 +4,12 @@
  *
  *     # comment
  *     <object> <symbol> pos=<n>          the n-th same-named symbol in <object> (kernel order, 1-based; 0 = unique)
- *     <object> <symbol> file=<source.c>  the one symbol of that name whose STT_FILE is <source.c>
+ *     <object> <symbol> file=<path>      the one symbol of that name defined in source file <path>
  *
  * <object> is `vmlinux` or a module name (dashes and underscores are equivalent, as in the kernel).
- * `file=` needs the extended map, which records the STT_FILE owner of every local symbol.
+ * `file=` needs the extended map, which records the source file of every local symbol; <path> is
+ * the file or any trailing part of its path (source-paths.ts: `fs/proc/consoles.c`,
+ * `proc/consoles.c`, `consoles.c`).
  */
 import { readInputFile } from '../elf/index.js';
 import { SymbolMapError } from './errors.js';

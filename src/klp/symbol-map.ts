@@ -6,8 +6,10 @@
  *  - 0.1 (`klp-convert-symbol-data.0.1`): names as `nm -f posix` prints them, per object, sorted
  *    by name. Only counting is possible: pos is 0, count is the number of equal lines in the block
  *    (undefined references included — nm prints them and 0.1 cannot tell them apart).
- *  - ext (`klp-convert-symbol-data-ext.1`): per object, symbols in the kernel's counting order
- *    with binding, type, init, export and STT_FILE owner; pos and count are computed here.
+ *  - ext (`klp-convert-symbol-data-ext.2`, and `.1`): per object, symbols in the kernel's counting
+ *    order with binding, type, init, export and source file (ext.2: a path in the tree where the
+ *    generator recovered one, else the STT_FILE name; ext.1: always the STT_FILE name); pos and
+ *    count are computed here.
  *
  * Object names are normalised to kernel form ('-' -> '_'): the 0.1 recipe wrote file names.
  * With `wanted`, only those names are materialised: the converter asks for a few dozen names out
@@ -15,6 +17,7 @@
  */
 import * as fs from 'node:fs';
 import { SymbolMapError } from './errors.js';
+import { lineNumberAt, readLinesAt, scanMap } from './map-scan.js';
 import { kernelModuleName } from './modname.js';
 
 export interface SymbolCandidate {
@@ -31,7 +34,7 @@ export interface SymbolCandidate {
   type?: number;
   /** defined in an init section, .init.* (ext only) */
   init?: boolean;
-  /** basename of the STT_FILE that owns a local symbol (ext only; undefined for globals/unknown) */
+  /** source file of a local symbol: a tree path (ext.2, when recovered) or the STT_FILE basename (ext only; undefined for globals/unknown) */
   file?: string;
   /** exported from its object (ext only: Module.symvers, __ksymtab_, __export_symbol_) */
   exported?: boolean;
@@ -51,7 +54,10 @@ export interface SymbolMap {
 }
 
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
-export const HEADER_EXT = 'klp-convert-symbol-data-ext.1';
+/** the extended map as written now: file tables hold source paths where they were recovered */
+export const HEADER_EXT = 'klp-convert-symbol-data-ext.2';
+/** the first extended format: file tables hold STT_FILE basenames only (still read) */
+export const HEADER_EXT1 = 'klp-convert-symbol-data-ext.1';
 
 const BIND: Record<string, number> = { l: 0, g: 1, w: 2, u: 10 };
 const TYPE: Record<string, number> = { n: 0, o: 1, f: 2, c: 5, t: 6, i: 10 };
@@ -76,12 +82,14 @@ class MapImpl implements SymbolMap {
   readonly exports = new Set<string>();
   readonly refs = new Map<string, string[]>();
   readonly objs: string[] = [];
+  /** answers isExported for names a scanned load did not look at (see scanSymbolMap) */
+  exportProbe: ((name: string) => boolean) | undefined;
   constructor(readonly format: '0.1' | 'ext', readonly path: string) {}
   lookup(name: string): SymbolCandidate[] {
     return this.byName.get(name) ?? [];
   }
   isExported(name: string): boolean {
-    return this.exports.has(name);
+    return this.exports.has(name) || (this.exportProbe?.(name) ?? false);
   }
   objects(): string[] {
     return [...this.objs];
@@ -105,15 +113,23 @@ function startsWithAscii(b: string, s: number, e: number, p: string): boolean {
  * given, keeps only those names (exports are always kept). Throws SymbolMapError with the line.
  */
 export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): SymbolMap {
+  if (wanted !== undefined && wanted.size <= SCAN_MAX_WANTED) {
+    const m = scanSymbolMap(path, wanted);
+    if (m !== undefined) return m;
+  }
   // one latin1 string for the whole file: String indexOf/slice/charCodeAt are V8 intrinsics,
   // several times faster per line than Buffer methods; latin1 keeps every byte as one unit
-  const buf = fs.readFileSync(path).toString('latin1');
+  return parseSymbolMap(fs.readFileSync(path).toString('latin1'), path, wanted);
+}
+
+/** parseSymbolMap reads a map already in memory (latin1 text); `path` names it in messages. */
+export function parseSymbolMap(buf: string, path: string, wanted?: ReadonlySet<string>): SymbolMap {
   const nl = buf.indexOf('\n');
   const first = buf.slice(0, nl < 0 ? buf.length : nl);
-  if (first === HEADER_EXT) return loadExt(path, buf, nl + 1, wanted);
+  if (first === HEADER_EXT || first === HEADER_EXT1) return loadExt(path, buf, nl + 1, wanted);
   // the v7 parser compares the first 27 characters of line 1
   if (!first.startsWith(HEADER_01)) {
-    throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}"; regenerate the map with 'klp-convert symbols'`);
+    throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}" (older extended maps, "${HEADER_EXT1}", are read too); regenerate the map with 'klp-convert symbols'`);
   }
   return load01(path, buf, nl < 0 ? buf.length : nl + 1, wanted);
 }
@@ -252,4 +268,212 @@ function loadExt(path: string, b: string, start: number, wanted: ReadonlySet<str
   }
   flush();
   return map;
+}
+
+// ---- loading only the wanted lines ----------------------------------------------------------
+
+/**
+ * Above this many wanted names the whole map is parsed instead (a scan compares every pattern
+ * whose block matches; the verifier of bench/check-ext.sh asks for ~150k names at once).
+ */
+const SCAN_MAX_WANTED = 4096;
+
+/** a name a scan can find: the full parser never matches empty names or object/file-table lines */
+function scannable(name: string, ext: boolean): boolean {
+  if (name.length === 0 || name.includes('\n')) return false;
+  const c = name.charCodeAt(0);
+  return c !== 0x2a /* * */ && !(ext && c === 0x40 /* @ */) && !(ext && name.charCodeAt(name.length - 1) === 32);
+}
+
+/**
+ * scanSymbolMap is loadSymbolMap(path, wanted) without parsing the lines nobody asked for: it
+ * finds the wanted names' lines and the object lines with one multi-pattern search over the
+ * file (map-scan.ts) and builds the same candidates as the full parsers, for both formats. It
+ * returns undefined, leaving the job (and its error messages) to the full parser, when line 1 is
+ * not a known header or the file does not end with a newline. isExported() of a name not wanted
+ * searches the file again for that name. Lines that are not looked at are not checked. Exported
+ * for tests, which pass tiny `chunk` sizes (map-scan.ts scanMap).
+ */
+export function scanSymbolMap(path: string, wanted: ReadonlySet<string>, chunk?: number): SymbolMap | undefined {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const probe = Buffer.allocUnsafe(Math.min(size, 256));
+    if (size === 0 || fs.readSync(fd, probe, 0, probe.length, 0) !== probe.length) return undefined;
+    const nl = probe.indexOf(10);
+    if (nl < 0) return undefined;
+    const first = probe.toString('latin1', 0, nl);
+    const ext = first === HEADER_EXT || first === HEADER_EXT1;
+    if (!ext && !first.startsWith(HEADER_01)) return undefined;
+    if (fs.readSync(fd, probe, 0, 1, size - 1) !== 1 || probe[0] !== 10) return undefined;
+    const names = [...wanted].filter((n) => scannable(n, ext));
+    // lines whose name ends in a wanted name (0.1 `<name>\n`, ext `<name> `): one pattern finds
+    // `__ksymtab_<name>` and `__export_symbol_<name>` together with the name's own lines
+    const patterns = suffixPatterns(names, ext ? ' ' : '\n');
+    const found = scanMap(fd, size, patterns.map((p) => Buffer.from(p, 'latin1')), true, chunk);
+    const map = new MapImpl(ext ? 'ext' : '0.1', path);
+    for (const o of found.objects) {
+      if (ext) {
+        const sp = o.text.indexOf(' ');
+        map.objs.push(sp < 0 ? o.text : o.text.slice(0, sp));
+      } else {
+        map.objs.push(kernelModuleName(o.text));
+      }
+    }
+    // every found line belongs to the last object line before it
+    let oi = -1;
+    let block = new Map<string, SymbolCandidate[]>();
+    const flush = (): void => {
+      for (const l of block.values()) for (const c of l) c.count = l.length;
+      block = new Map();
+    };
+    const fileTables = new Map<number, string[]>();
+    for (const line of found.lines) {
+      const c0 = line.text.charCodeAt(0);
+      if (c0 === 0x2a /* * */ || (ext && c0 === 0x40 /* @ */)) continue; // an object or file-table line ending in a wanted name
+      while (oi + 1 < found.objects.length && found.objects[oi + 1]!.at < line.at) {
+        flush();
+        oi++;
+      }
+      if (oi < 0) {
+        const n = lineNumberAt(fd, line.at);
+        if (ext) throw new SymbolMapError('MAP_BAD_LINE', path, n, 'a symbol line comes before the first object line');
+        throw new SymbolMapError('MAP_NAME_BEFORE_OBJECT', path, n, 'a symbol name comes before the first object line (File format error)');
+      }
+      const obj = map.objs[oi]!;
+      if (!ext) {
+        const name = line.text;
+        if (!wanted.has(name)) continue; // a longer name with a wanted ending
+        if (name.startsWith('__ksymtab_')) map.exports.add(name.slice(10));
+        else if (name.startsWith('__export_symbol_')) map.exports.add(name.slice(16));
+        const c: SymbolCandidate = { object: obj, name, pos: 0, count: 0 };
+        map.add(c);
+        const l = block.get(name);
+        if (l) l.push(c);
+        else block.set(name, [c]);
+        continue;
+      }
+      const bad = (msg: string): never => {
+        throw new SymbolMapError('MAP_BAD_LINE', path, lineNumberAt(fd, line.at), msg);
+      };
+      const s = parseExtSymbolLine(line.text, bad);
+      if (!wanted.has(s.name)) continue; // a longer name containing a space
+      if (s.exported) map.exports.add(s.name);
+      if (s.undef) {
+        const r = map.refs.get(s.name);
+        if (r) r.push(obj);
+        else map.refs.set(s.name, [obj]);
+        continue;
+      }
+      const l = block.get(s.name);
+      const c: SymbolCandidate = { object: obj, name: s.name, pos: (l?.length ?? 0) + 1, count: 0, bind: s.bind, type: s.type, init: s.init, exported: s.exported };
+      if (s.fileIx >= 0) {
+        let files = fileTables.get(oi);
+        if (files === undefined) fileTables.set(oi, (files = readFileTable(fd, size, found.objects[oi]!, path)));
+        const f = files[s.fileIx];
+        if (f === undefined) bad(`file index ${s.fileIx} is not in this object's file table`);
+        c.file = f!;
+      }
+      if (l) l.push(c);
+      else block.set(s.name, [c]);
+      map.add(c);
+    }
+    flush();
+    map.exportProbe = exportProbe(path, size, ext, wanted);
+    return map;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** suffixPatterns: `<name><end>` for each name, except export names whose base name is there too */
+function suffixPatterns(names: readonly string[], end: string): string[] {
+  const set = new Set(names);
+  const out: string[] = [];
+  for (const n of names) {
+    const base = n.startsWith('__ksymtab_') ? n.slice(10) : n.startsWith('__export_symbol_') ? n.slice(16) : undefined;
+    if (base !== undefined && base.length > 0 && set.has(base)) continue;
+    out.push(n + end);
+  }
+  return out;
+}
+
+interface ExtSymbolLine {
+  name: string;
+  undef: boolean;
+  bind: number;
+  type: number;
+  init: boolean;
+  exported: boolean;
+  /** -1 when the line has no file index */
+  fileIx: number;
+}
+
+/** parseExtSymbolLine parses `<name> <flags>[ <file index>]` from the right, as loadExt does. */
+function parseExtSymbolLine(t: string, bad: (msg: string) => never): ExtSymbolLine {
+  let sp = t.lastIndexOf(' ');
+  if (sp < 0) bad('symbol line without flags');
+  let fileIx = -1;
+  let fe = t.length;
+  const d = t.charCodeAt(sp + 1);
+  if (d >= 0x30 && d <= 0x39) {
+    fileIx = Number(t.slice(sp + 1));
+    fe = sp;
+    sp = t.lastIndexOf(' ', sp - 1);
+    if (sp < 0) bad('symbol line without flags');
+  }
+  const f = t.slice(sp + 1, fe);
+  const rest = f.slice(2);
+  return {
+    name: t.slice(0, sp), undef: f.charCodeAt(0) === 0x55 /* U */,
+    bind: BIND[f[0]!] ?? -1, type: TYPE[f[1]!] ?? -1,
+    init: rest.includes('i'), exported: rest.includes('x'), fileIx,
+  };
+}
+
+/** readFileTable reads the `@<index> <name>` lines that follow an object line (ext). */
+function readFileTable(fd: number, size: number, obj: { at: number; text: string }, path: string): string[] {
+  const files: string[] = [];
+  const start = obj.at + 1 + Buffer.byteLength(obj.text, 'latin1') + 1;
+  let line = 0;
+  for (const l of readLinesAt(fd, size, start, (x) => x.charCodeAt(0) === 0x40)) {
+    const sp = l.indexOf(' ');
+    const ix = sp < 0 ? NaN : Number(l.slice(1, sp));
+    if (sp < 0 || ix !== files.length) {
+      const n = lineNumberAt(fd, start) + line;
+      throw new SymbolMapError('MAP_BAD_LINE', path, n, sp < 0 ? 'file table line without a name' : `file index ${ix} out of sequence (expected ${files.length})`);
+    }
+    files.push(l.slice(sp + 1));
+    line++;
+  }
+  return files;
+}
+
+/**
+ * exportProbe answers isExported for names the scan did not look for: a wanted name's export
+ * lines were part of the scan (0.1: `__ksymtab_<name>`, `__export_symbol_<name>`; ext: the
+ * name's own lines), any other name costs one more search of the file.
+ */
+function exportProbe(path: string, size: number, ext: boolean, wanted: ReadonlySet<string>): (name: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (name) => {
+    if (ext ? wanted.has(name) : wanted.has('__ksymtab_' + name) && wanted.has('__export_symbol_' + name)) return false;
+    let r = known.get(name);
+    if (r !== undefined) return r;
+    const pats = ext ? [`\n${name} `] : [`\n__ksymtab_${name}\n`, `\n__export_symbol_${name}\n`];
+    const fd = fs.openSync(path, 'r');
+    try {
+      const { lines } = scanMap(fd, size, pats.map((p) => Buffer.from(p, 'latin1')), false);
+      r = ext ? lines.some((l) => {
+        const s = parseExtSymbolLine(l.text, () => {
+          throw new SymbolMapError('MAP_BAD_LINE', path, lineNumberAt(fd, l.at), 'symbol line without flags');
+        });
+        return s.name === name && s.exported;
+      }) : lines.length > 0;
+    } finally {
+      fs.closeSync(fd);
+    }
+    known.set(name, r);
+    return r;
+  };
 }

@@ -8,9 +8,10 @@ import {
   ElfFile, EM_X86_64, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, STB_LOCAL, STB_WEAK, hasFlag, relocTypeName,
 } from '../elf/index.js';
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
-import { parseKlpRelaObject, parseKlpSymName } from './klpname.js';
-import { checkBaseSection } from './sections.js';
+import { checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { readPatchTables } from './patch-tables.js';
+import { declaredObjectFindings, readPatchModule } from './target-check.js';
 import type { SymbolMap } from './symbol-map.js';
 import { symbollessMapHint } from './vmlinux-symbols.js';
 
@@ -90,6 +91,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
       const p = parseKlpSymName(name, symMax);
       if (!p) err('BAD_KLP_SYM_NAME', `symbol ${i} '${name}' has st_shndx SHN_LIVEPATCH but the kernel cannot parse its name (.klp.sym.<obj>.<name>,<pos>, object <= ${KLP_OBJNAME_MAX}, name <= ${symMax} characters)`);
       else {
+        if (p.loose) warnf('KLP_SYM_LOOSE_POSITION', `symbol ${i} '${name}': the kernel reads position ${p.pos64} and ignores the rest (white space before the number or text after it); write .klp.sym.<obj>.<name>,<pos> with nothing else`);
         klpSym.set(i, p);
         if (opts.map) checkPos(p, i);
       }
@@ -202,6 +204,11 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         }
       }
     }
+  }
+  // klp sections for objects the patch does not declare are never applied (target-check.ts)
+  const tables = readPatchTables(elf);
+  if (tables.source !== 'none') {
+    for (const d of declaredObjectFindings(readPatchModule(elf, tables))) findings.push({ severity: d.severity === 'error' ? 'error' : 'warning', code: d.code, message: d.message });
   }
   return { findings, rows };
 }

@@ -7,7 +7,8 @@
  */
 import { ElfFile, SHN_UNDEF } from '../elf/index.js';
 import { SHN_LIVEPATCH } from './constants.js';
-import { parseKlpSymName, parseMinimalName } from './klpname.js';
+import { parseKlpSymName } from './kernel-rules.js';
+import { parseMinimalName } from './klpname.js';
 
 export function wantedNames(elf: ElfFile): Set<string> {
   const want = new Set<string>();

@@ -18,7 +18,9 @@ for (const line of readFileSync(oPath, 'latin1').split('\n').slice(1)) {
 const want = new Set([...blocks.values()].flatMap((s) => [...s]));
 const om = loadSymbolMap(oPath, want);
 const km = loadSymbolMap(koPath, want);
-const key = (c) => `${c.pos}/${c.count} ${c.file ?? '-'} ${c.bind} ${c.type} ${c.init ? 'init' : ''}`;
+// files compare by basename: the .ko view has no .o files for the map to recover paths from
+const base = (f) => (f === undefined ? '-' : f.slice(f.lastIndexOf('/') + 1));
+const key = (c) => `${c.pos}/${c.count} ${base(c.file)} ${c.bind} ${c.type} ${c.init ? 'init' : ''}`;
 let repeated = 0, diffs = 0, modules = 0;
 for (const [o, names] of blocks) {
   modules++;

@@ -538,4 +538,5 @@ for c in "${selected[@]}"; do
 	tail -n +2 "$work/results/$c" 2>/dev/null || true
 done
 
+[ -n "${KLP_NO_AGREE:-}" ] || . "$here/agree.sh" # check --target against this kernel (agree.sh)
 summary

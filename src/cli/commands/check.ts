@@ -6,14 +6,16 @@ import { ElfFile } from '../../elf/index.js';
 import { loadSymbolMap } from '../../klp/symbol-map.js';
 import { loadSymvers } from '../../klp/symvers.js';
 import { validateKlpModule } from '../../klp/validate.js';
-import { symbolNameLimit } from '../../klp/klpname.js';
+import { symbolNameLimit } from '../../klp/kernel-rules.js';
 import { wantedNames } from '../../klp/wanted.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { parseCommandArgs } from '../args.js';
 import { PROG } from '../report.js';
+import { runTargetChecks } from './check-target.js';
 
 const usage = `usage: klp-convert check [--symbols FILE] [--symvers FILE] [--kernel-version X.Y] [--json] [-q] [--werror] MODULE.ko...
+       klp-convert check --target TARGET [--target TARGET...] [--kernel-version X.Y] [--json] [-q] MODULE.ko...
 
 Lists every klp relocation (section, place, type, object, symbol, position) and checks the module
 against what the kernel enforces: klp section names, flags, sh_link/sh_info; SHN_LIVEPATCH
@@ -25,8 +27,14 @@ from unexported symbols: the undefined symbols are listed in a warning instead.
 
   --werror   count warnings as errors (exit 1), e.g. when neither a map nor Module.symvers is given
 
-exit status: 0 no errors (warnings are printed), 1 errors found (or warnings, with --werror),
-64 usage, 65 malformed ELF or map, 66 missing input.`;
+With --target, decides as the kernel would whether each module loads and binds on each target:
+a kernel build tree, a debug-symbol package (its root or usr/lib/debug/lib/modules/<version>),
+an extended map (symbols --format ext), or a /proc/kallsyms capture (a 'modules' file next to it
+is read as /proc/modules). Findings quote the kernel's own messages (docs/check.md).
+
+exit status: 0 no errors (warnings are printed; with --target: every module loads and binds on
+every target), 1 errors found (or warnings, with --werror), 64 usage, 65 malformed ELF, map or
+target, 66 missing input or target.`;
 
 export const command: Command = {
   name: 'check',
@@ -38,6 +46,7 @@ export const command: Command = {
       options: {
         symbols: { type: 'string' }, symvers: { type: 'string' }, 'kernel-version': { type: 'string' },
         json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, werror: { type: 'boolean' },
+        target: { type: 'string', multiple: true },
       },
     }, usage);
     const { values: o, positionals } = parsed;
@@ -46,6 +55,8 @@ export const command: Command = {
     const elves: ElfFile[] = [];
     try {
       for (const file of positionals) elves.push(ElfFile.open(file));
+      if (o.target && o.target.length > 0 && (o.symbols || o.symvers)) throw new UsageError(`--symbols and --symvers are for the check without a target; with --target the target gives the symbols and exports\n${usage.split('\n')[0]}`);
+      if (o.target && o.target.length > 0) return runTargetChecks(elves, { targets: o.target, json: o.json, quiet: o.quiet, kernelVersion: o['kernel-version'] });
       return checkModules(elves, o);
     } finally {
       for (const elf of elves) elf.close();

@@ -5,12 +5,10 @@
  */
 import { ElfFile, readInputFile, writeFileAtomic } from '../../elf/index.js';
 import { convertModule } from '../../klp/convert.js';
-import { KlpError } from '../../klp/errors.js';
+import { verifyConverted } from '../../klp/convert-verify.js';
 import { loadRules } from '../../klp/rules.js';
 import { loadSymbolMap } from '../../klp/symbol-map.js';
 import { loadSymvers } from '../../klp/symvers.js';
-import { validateKlpModule } from '../../klp/validate.js';
-import { symbolNameLimit } from '../../klp/klpname.js';
 import { wantedNames } from '../../klp/wanted.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -28,7 +26,9 @@ options:
                         annotated and minimal-form (.klp.sym.rela.*) symbols are converted
   --symvers FILE        Module.symvers: the exported names (else taken from the map)
   --resolve FILE        rules naming object and position or source file of ambiguous symbols:
-                          <object> <symbol> pos=<n>   |   <object> <symbol> file=<source.c>
+                          <object> <symbol> pos=<n>   |   <object> <symbol> file=<path>
+                        (<path>: the source file or any trailing part of its path,
+                        e.g. fs/proc/consoles.c, proc/consoles.c or consoles.c)
   --kernel-version X.Y  target kernel (symbol names are limited to 127 characters before 6.1)
   --allow-untagged      accept a module without MODULE_INFO(livepatch, "Y")
   --json                print what was converted as JSON on stdout
@@ -68,13 +68,7 @@ export const command: Command = {
     });
     for (const w of result.warnings) warn(w);
     // check our own output independently before it can reach make
-    const out = ElfFile.parse(result.bytes, o.output);
-    const check = validateKlpModule(out, { map, symvers, symMax: symbolNameLimit(o['kernel-version']) });
-    const errors = check.findings.filter((x) => x.severity === 'error' && (o['allow-untagged'] ? x.code !== 'NOT_LIVEPATCH' : true));
-    if (errors.length > 0) {
-      throw new KlpError('OUTPUT_INVALID', `the converted module fails verification: ${errors[0]!.message}`,
-        errors.slice(1).map((x) => `klp-convert: error: ${x.message}`).join('\n') || undefined, errors.map((x) => x.code));
-    }
+    verifyConverted(result.bytes, o.output, { map, symvers, kernelVersion: o['kernel-version'], allowUntagged: o['allow-untagged'] });
     writeFileAtomic(o.output, result.bytes);
     if (o.verbose) {
       for (const c of result.converted) {

@@ -16,6 +16,7 @@ import { checkOutputPath, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
 import { describeKernelTree, findKernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
+import { fileTableStats } from '../../klp/path-recovery.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../errors.js';
 import { parseCommandArgs } from '../args.js';
@@ -33,13 +34,15 @@ modules left out), as symbols.klp.
   -o, --output F   where to write the map (default: <objtree>/symbols.klp; ./symbols.klp
                    for a debug package or a lib/modules/<release> directory)
   --format F       0.1 (default; byte-identical to the 2022 kbuild recipe) or ext
-                   (klp-convert-symbol-data-ext.1: kernel sympos order, binding, type, init,
-                   exports, source file; see docs/symbols-format.md)
+                   (klp-convert-symbol-data-ext.2: kernel sympos order, binding, type, init,
+                   exports, source file as a path from DWARF or the tree's .o files; see
+                   docs/symbols-format.md)
   -j N             threads to use, this one included (default: 2 with 2 or more CPUs, else 1;
                    at most ${MAX_JOBS}). With 2, a worker thread reads vmlinux while the main
                    thread reads modules; -j 1 reads everything on one thread. The output is
                    the same for every N.
-  -v, --verbose    list the livepatch modules left out and a summary on stderr
+  -v, --verbose    list the livepatch modules left out and a summary on stderr (with ext:
+                   how many source files got a path)
 
 exit status: 0 written, 1 cannot write the map (a module cannot be decompressed, a debug
 package root holds several kernels), 64 usage, 65 a malformed ELF object, 66 the directory,
@@ -105,6 +108,10 @@ export const command: Command = {
       process.stderr.write(`klp-convert: symbols: ${describeKernelTree(res.plan.tree)}\n`);
       for (const l of res.plan.livepatch) process.stderr.write(`klp-convert: symbols: skipped livepatch module ${l.entry} (${l.why})\n`);
       process.stderr.write(`klp-convert: symbols: ${output}: format ${format}, ${res.plan.modules.length + 1} objects, ${res.lines} lines, ${res.size} bytes\n`);
+      if (format === 'ext') {
+        const t = fileTableStats(res.parts);
+        process.stderr.write(`klp-convert: symbols: source files: ${t.paths} of ${t.entries} with a path (from DWARF or the tree's .o files), the rest by STT_FILE name only\n`);
+      }
     }
     if (!tty) process.stdout.write(`  KLP     ${path.basename(output)}\n`);
     return 0;

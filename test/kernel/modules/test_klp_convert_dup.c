@@ -9,6 +9,13 @@
  * the second in kallsyms (address) order: a converter that ignores the file
  * rule and takes the first, or counts in another order, prints the wrong
  * string.
+ *
+ * Two files are named amd.c: arch/x86/kernel/cpu/amd.c and
+ * arch/x86/kernel/cpu/microcode/amd.c, and vmlinux has about 60 copies of each
+ * of __func__.2 and __func__.3 (the __func__ strings of functions that use it).
+ * The rules name them by path, microcode/amd.c and cpu/amd.c, which the
+ * basename amd.c could not tell apart: the strings printed are the names of
+ * functions of those two files.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -18,10 +25,14 @@
 #include "test_klp_convert.h"
 
 extern const char ucode_path[];
+extern const char ucode_amd_func[] __asm__("__func__.2");
+extern const char cpu_amd_func[] __asm__("__func__.3");
 
 static void print_values(void)
 {
 	pr_info("ucode_path (file amd.c): %s\n", ucode_path);
+	pr_info("__func__.2 (file microcode/amd.c): %s\n", ucode_amd_func);
+	pr_info("__func__.3 (file cpu/amd.c): %s\n", cpu_amd_func);
 }
 KLPT_PRINT_DEBUG_PARAM(print_values);
 

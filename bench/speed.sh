@@ -1,0 +1,121 @@
+#!/bin/bash
+# bench/speed.sh — our commands against the physical floor, measured side by side in one run.
+#
+#   npm run bench:speed                   # cloud and full corpora, when fetched
+#   RUNS=9 bash bench/speed.sh cloud      # any of: cloud, full, a kbuild-like TREE
+#   RECIPE=1 bash bench/speed.sh          # also run the 2022 recipe once per tree and cmp the 0.1 map
+#   KLP_CLI=dist/src/cli/main.js bash bench/speed.sh   # another entry point (default: the bin)
+#
+# Work items and their floors:
+#   symbols 0.1      C floor + Node start-up. The C floor (bench/read-floor.c, built here with
+#                    gcc -O2) opens vmlinux and every modules.order object and preads its ELF
+#                    header, section headers, .symtab and string table, nothing else. Node
+#                    start-up is `node -e 0`. Goal: ours <= 2x the sum.
+#   symbols ext      the 0.1 run of the same tree. Goal: <= 1.2x.
+#   convert          Node start-up. A livepatch with 60 unexported vmlinux references (the
+#                    biggest tree's map) converted against the 0.1 and the ext map. Goal: <= +60 ms.
+#
+# Every round runs every command once, in the same order (so load and cache state hit all alike);
+# the table gives medians over RUNS rounds (default 7) of wall time (bash $EPOCHREALTIME), CPU time
+# (user + sys, /usr/bin/time) and the maximum peak RSS. One untimed warm-up round first.
+# NODE_EXTRA_CA_CERTS is unset: some environments set it and Node then reads the certificates at
+# every start (~40-90 ms here); users normally do not pay that. Public tools only: gcc, GNU time, bash.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
+unset NODE_EXTRA_CA_CERTS
+cli=${KLP_CLI:-$here/dist/klp-convert.cjs} # the bin (scripts/bundle.mjs)
+RUNS=${RUNS:-7}
+corpus=${KLP_CORPUS:-/root/.cache/klp-corpus}
+baseline=${BASELINE:-$here/../shared/tools/symbols-klp-baseline.sh}
+[ -f "$baseline" ] || baseline=$here/test/helpers/symbols-klp-recipe.sh
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time (GNU time) is required (apt-get install time)" >&2; exit 1; }
+command -v gcc >/dev/null || { echo "bench: gcc is required for the C floor" >&2; exit 1; }
+
+trees=() names=()
+if [ $# -eq 0 ]; then set -- cloud full; fi
+for a in "$@"; do
+	if [ -d "$corpus/$a/tree" ]; then trees+=("$corpus/$a/tree"); names+=("$a");
+	elif [ -d "$a" ]; then trees+=("$a"); names+=("$(basename "$a")");
+	else echo "bench: skipping '$a' (no such tree; fetch it with ../shared/tools/fetch-distro-kernel.sh $a)" >&2; fi
+done
+[ ${#trees[@]} -gt 0 ] || { echo "bench: no trees" >&2; exit 1; }
+
+out=$(mktemp -d /tmp/klp-speed.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+gcc -O2 -o "$out/read-floor" "$here/bench/read-floor.c"
+
+# sample KEY CMD...: one timed run; appends wall seconds, cpu seconds and peak RSS (KiB) to $out/KEY.*
+sample() {
+	local key=$1; shift
+	local t0=$EPOCHREALTIME
+	/usr/bin/time -f '%M %U %S' -o "$out/time" "$@" >/dev/null 2>"$out/stderr" || { cat "$out/stderr" >&2; return 1; }
+	local t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f\n", b - a }' >> "$out/$key.wall"
+	awk '{ printf "%.3f\n", $2 + $3 }' "$out/time" >> "$out/$key.cpu"
+	awk '{ print $1 }' "$out/time" >> "$out/$key.rss"
+}
+med() { median < "$out/$1.$2"; }
+maxrss() { sort -n "$out/$1.rss" | tail -1 | awk '{ printf "%.0f", $1 / 1024 }'; }
+
+# the convert item uses the biggest tree's maps
+big=$((${#trees[@]} - 1))
+node "$cli" symbols --objtree "${trees[$big]}" -o "$out/map.klp" >/dev/null
+node "$cli" symbols --objtree "${trees[$big]}" --format ext -o "$out/map.klpx" >/dev/null
+nlp=$(make_livepatch "$out/map.klp" "$out/map.klpx" "$out")
+
+round() {
+	sample node0 node -e 0
+	for i in "${!trees[@]}"; do
+		local t=${trees[$i]} n=${names[$i]}
+		sample "floor-$n" "$out/read-floor" "$t"
+		sample "sym01-$n" node "$cli" symbols --objtree "$t" -o "$out/$n.klp"
+		sample "symext-$n" node "$cli" symbols --format ext --objtree "$t" -o "$out/$n.klpx"
+	done
+	sample conv01 node "$cli" convert --symbols "$out/map.klp" "$out/lp.ko" -o "$out/lp01.ko"
+	sample convext node "$cli" convert --symbols "$out/map.klpx" "$out/lp.ko" -o "$out/lpx.ko"
+}
+
+machine_header
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); NODE_EXTRA_CA_CERTS unset; warm page cache (one untimed round)"
+round
+rm -f "$out"/*.wall "$out"/*.cpu "$out"/*.rss
+for _ in $(seq "$RUNS"); do round; done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { print a + b }'; }
+# row WORK OURS_KEY FLOOR_TEXT FLOOR_WALL FLOOR_CPU GOAL
+row() {
+	local o c
+	o=$(med "$2" wall); c=$(med "$2" cpu)
+	printf '| %-34s | %9s | %9s | %-34s | %9s | %9s | %7s | %9s | %-8s | %5s MiB |\n' "$1" "$(ms "$o")" "$(ms "$c")" "$3" "$(ms "$4")" "$(ms "$5")" \
+		"$(ratio "$o" "$4")" "$(ratio "$c" "$5")" "$6" "$(maxrss "$2")"
+}
+node0=$(med node0 wall); node0c=$(med node0 cpu)
+echo
+echo "medians of $RUNS rounds; node start-up (node -e 0): $(ms "$node0") wall, $(ms "$node0c") cpu, $(maxrss node0) MiB"
+printf '| %-34s | %9s | %9s | %-34s | %9s | %9s | %7s | %9s | %-8s | %9s |\n' work 'ours wall' 'ours cpu' 'floor is' 'floor' 'floor cpu' ratio 'cpu ratio' goal 'peak RSS'
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------------------------------ ----------- ----------- ------------------------------------ ----------- ----------- --------- ----------- ---------- -----------
+for i in "${!trees[@]}"; do
+	n=${names[$i]}
+	c=$(med "floor-$n" wall); cc=$(med "floor-$n" cpu)
+	mods=$(wc -l < "${trees[$i]}/modules.order")
+	row "symbols 0.1, $n ($mods modules)" "sym01-$n" "C read floor $(ms "$c") + node" "$(sum "$c" "$node0")" "$(sum "$cc" "$node0c")" '<= 2x'
+	row "symbols ext, $n" "symext-$n" "our 0.1 run of $n" "$(med "sym01-$n" wall)" "$(med "sym01-$n" cpu)" '<= 1.2x'
+done
+for k in conv01 convext; do
+	o=$(med $k wall)
+	row "convert, $nlp names, ${names[$big]} $([ $k = conv01 ] && echo 0.1 || echo ext) map" $k \
+		"node start-up (ours: +$(ms "$(awk -v a="$o" -v b="$node0" 'BEGIN { print a - b }')"))" "$node0" "$node0c" '<= +60ms'
+done
+echo "load average at end: $load_end"
+echo "maps: $(for i in "${!trees[@]}"; do n=${names[$i]}; printf '%s 0.1 %s bytes, ext %s bytes; ' "$n" "$(wc -c < "$out/$n.klp")" "$(wc -c < "$out/$n.klpx")"; done)"
+if [ "${RECIPE:-0}" = 1 ]; then
+	for i in "${!trees[@]}"; do
+		n=${names[$i]}
+		bash "$baseline" "${trees[$i]}" "$out/recipe-$n.klp"
+		if cmp "$out/$n.klp" "$out/recipe-$n.klp"; then echo "$n: 0.1 map byte-identical to the recipe ($(wc -c < "$out/$n.klp") bytes)"; else echo "$n: 0.1 map DIFFERS from the recipe"; fi
+	done
+fi

@@ -1,0 +1,778 @@
+/**
+ * A small DWARF reader (versions 2-5, 32- and 64-bit DWARF): the compile units of .debug_info
+ * with their DW_AT_name and DW_AT_comp_dir, and the addresses a unit defines (DW_TAG_subprogram
+ * DW_AT_low_pc, DW_TAG_variable DW_AT_location of the form DW_OP_addr). Nothing else is decoded:
+ * every other attribute is skipped by its form.
+ *
+ * Sources: DWARF 5 (dwarfstd.org, §7.5 unit headers, abbreviations and forms), DWARF 4 §7.5,
+ * GNU extensions from binutils include/dwarf2.def (DW_FORM_GNU_*).
+ *
+ * Relocatable objects (ET_REL: a kernel module, a .o) keep their .debug_info fields unrelocated:
+ * string offsets, abbreviation offsets and addresses come from .rela.debug_info (or .rel). The
+ * reader applies them while reading a field: an address becomes (section index, offset), which
+ * is how symbols of an ET_REL file are placed too. Linked files (ET_EXEC, ET_DYN) are read as
+ * stored. Compressed sections (SHF_COMPRESSED, zlib) are inflated (compress.ts).
+ *
+ * Malformed input gives ElfFormatError (code DWARF_MALFORMED; DWARF_UNSUPPORTED for a version,
+ * address size or form this reader does not know) naming the section and offset; every read
+ * is bounds-checked against its unit or section, and every loop advances, so a corrupt file
+ * cannot hang the reader or make it allocate more than the sections it reads.
+ */
+import { ET_REL, SHT_NOBITS, SHT_REL, SHT_RELA } from './constants.js';
+import { isCompressed, sectionContents } from './compress.js';
+import { ElfFormatError } from './errors.js';
+import { latin1, type ElfFile, type SectionHeader } from './read.js';
+import type { SymbolTable } from './symtab.js';
+
+export const DW_TAG_compile_unit = 0x11;
+export const DW_TAG_partial_unit = 0x3c;
+export const DW_TAG_skeleton_unit = 0x4a;
+export const DW_TAG_subprogram = 0x2e;
+export const DW_TAG_variable = 0x34;
+export const DW_AT_location = 0x02;
+export const DW_AT_name = 0x03;
+export const DW_AT_low_pc = 0x11;
+export const DW_AT_comp_dir = 0x1b;
+export const DW_AT_str_offsets_base = 0x72;
+export const DW_AT_high_pc = 0x12;
+export const DW_AT_ranges = 0x55;
+export const DW_OP_addr = 0x03;
+export const DW_UT_compile = 0x01;
+export const DW_UT_partial = 0x03;
+
+// forms (DWARF 5 §7.5.6; GNU: dwarf2.def)
+const F_addr = 0x01, F_block2 = 0x03, F_block4 = 0x04, F_data2 = 0x05, F_data4 = 0x06, F_data8 = 0x07, F_string = 0x08,
+  F_block = 0x09, F_block1 = 0x0a, F_data1 = 0x0b, F_flag = 0x0c, F_sdata = 0x0d, F_strp = 0x0e, F_udata = 0x0f,
+  F_ref_addr = 0x10, F_ref1 = 0x11, F_ref2 = 0x12, F_ref4 = 0x13, F_ref8 = 0x14, F_ref_udata = 0x15, F_indirect = 0x16,
+  F_sec_offset = 0x17, F_exprloc = 0x18, F_flag_present = 0x19, F_strx = 0x1a, F_addrx = 0x1b, F_ref_sup4 = 0x1c,
+  F_strp_sup = 0x1d, F_data16 = 0x1e, F_line_strp = 0x1f, F_ref_sig8 = 0x20, F_implicit_const = 0x21, F_loclistx = 0x22,
+  F_rnglistx = 0x23, F_ref_sup8 = 0x24, F_strx1 = 0x25, F_strx2 = 0x26, F_strx3 = 0x27, F_strx4 = 0x28, F_addrx1 = 0x29,
+  F_addrx2 = 0x2a, F_addrx3 = 0x2b, F_addrx4 = 0x2c, F_GNU_addr_index = 0x1f01, F_GNU_str_index = 0x1f02,
+  F_GNU_ref_alt = 0x1f20, F_GNU_strp_alt = 0x1f21;
+
+/** one compile (or partial) unit of .debug_info */
+export interface DwarfUnit {
+  /** offset of the unit header in .debug_info */
+  readonly offset: number;
+  readonly version: number;
+  /** DW_UT_* (DWARF 5), DW_UT_compile for older versions */
+  readonly unitType: number;
+  readonly addressSize: number;
+  readonly offsetSize: 4 | 8;
+  readonly abbrevOffset: number;
+  /** offset of the unit DIE; the unit ends at `end` */
+  readonly dieOffset: number;
+  readonly end: number;
+  /** tag of the unit DIE (DW_TAG_compile_unit ...), 0 when the unit has none */
+  readonly tag: number;
+  /** DW_AT_name and DW_AT_comp_dir as stored (latin1), when present and readable */
+  readonly name: string | undefined;
+  readonly compDir: string | undefined;
+  /** the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a section offset) */
+  readonly lowPc: DwarfAddress | undefined;
+  readonly highPc: bigint | undefined;
+  readonly rangesOffset: number | undefined;
+}
+
+type UnitDie = Pick<DwarfUnit, 'tag' | 'name' | 'compDir' | 'lowPc' | 'highPc' | 'rangesOffset'>;
+const NO_DIE: UnitDie = { tag: 0, name: undefined, compDir: undefined, lowPc: undefined, highPc: undefined, rangesOffset: undefined };
+
+/** an address in the file: `section` is the section index for ET_REL files (-1 when absolute) */
+export interface DwarfAddress {
+  readonly section: number;
+  readonly value: bigint;
+}
+
+interface Abbrev {
+  readonly tag: number;
+  /** attribute, form pairs */
+  readonly specs: Uint32Array;
+  /** DW_FORM_implicit_const values, by pair index */
+  readonly implicit: Map<number, number> | undefined;
+}
+
+/** one abbreviation table: where each code's entry starts, decoded on first use */
+interface AbbrevTable {
+  readonly at: Map<number, number>;
+  readonly decoded: Map<number, Abbrev>;
+}
+
+interface Reloc {
+  sym: number;
+  addend: bigint;
+  rela: boolean;
+}
+
+/**
+ * RelocIndex finds the relocation at an offset of .debug_info by binary search over r_offset.
+ * A module's .rela.debug_info is often larger than its .debug_info (10^4-10^6 entries) and the
+ * reader needs a few entries per unit, so the table is read in chunks as the search touches
+ * them, never as a whole. Assemblers and ld -r write these tables sorted by r_offset; every
+ * chunk read is checked, and a table found out of order is read whole and sorted once.
+ */
+class RelocIndex {
+  private readonly tabs: LazyRelocs[];
+  constructor(elf: ElfFile, sections: readonly SectionHeader[], private readonly symtab: SymbolTable) {
+    this.tabs = sections.map((s) => new LazyRelocs(elf, s));
+  }
+  find(at: number): Reloc | undefined {
+    for (const t of this.tabs) {
+      const r = t.find(at, this.symtab);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+}
+
+const CHUNK_ENTRIES = 32;
+
+class LazyRelocs {
+  private readonly count: number;
+  private readonly entsize: number;
+  private readonly rela: boolean;
+  private readonly is64: boolean;
+  private readonly le: boolean;
+  private readonly chunks = new Map<number, DataView>();
+  /** set when the table is out of order: all offsets sorted, with the entry index of each */
+  private sorted: { offs: Float64Array; order: Uint32Array } | undefined;
+
+  constructor(private readonly elf: ElfFile, private readonly sec: SectionHeader) {
+    this.rela = sec.sh_type === SHT_RELA;
+    this.is64 = elf.header.bits === 64;
+    this.le = elf.header.littleEndian;
+    const want = this.is64 ? (this.rela ? 24 : 16) : (this.rela ? 12 : 8);
+    if (sec.sh_entsize !== want) throw elf.error('ELF_BAD_ENTSIZE', `section ${sec.index} '${sec.name}': sh_entsize ${sec.sh_entsize}, expected ${want}`, sec.headerOffset);
+    if (sec.sh_size % want !== 0) throw elf.error('ELF_BAD_SIZE', `section ${sec.index} '${sec.name}': sh_size ${sec.sh_size} is not a multiple of ${want}`, sec.headerOffset);
+    if (sec.sh_offset + sec.sh_size > elf.size) throw elf.error('ELF_SECTION_PAST_EOF', `section ${sec.index} '${sec.name}': contents extend past end of file`, sec.headerOffset);
+    this.entsize = want;
+    this.count = sec.sh_size / want;
+  }
+
+  private chunk(c: number): DataView {
+    let v = this.chunks.get(c);
+    if (v === undefined) {
+      const first = c * CHUNK_ENTRIES;
+      const n = Math.min(CHUNK_ENTRIES, this.count - first);
+      const b = this.elf.rawBytes(this.sec.sh_offset + first * this.entsize, n * this.entsize);
+      v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.chunks.set(c, v);
+      for (let i = 1; i < n; i++) if (this.offsetIn(v, i) < this.offsetIn(v, i - 1)) this.sortAll();
+    }
+    return v;
+  }
+
+  private offsetIn(v: DataView, i: number): number {
+    const o = i * this.entsize;
+    if (!this.is64) return v.getUint32(o, this.le);
+    return v.getUint32(o + (this.le ? 4 : 0), this.le) * 0x100000000 + v.getUint32(o + (this.le ? 0 : 4), this.le);
+  }
+
+  private offset(i: number): number {
+    return this.offsetIn(this.chunk(Math.floor(i / CHUNK_ENTRIES)), i % CHUNK_ENTRIES);
+  }
+
+  private sortAll(): void {
+    if (this.sorted !== undefined) return;
+    const offs = new Float64Array(this.count);
+    for (let c = 0; c * CHUNK_ENTRIES < this.count; c++) {
+      const v = this.chunks.get(c) ?? this.loadRaw(c);
+      for (let i = 0; i < CHUNK_ENTRIES && c * CHUNK_ENTRIES + i < this.count; i++) offs[c * CHUNK_ENTRIES + i] = this.offsetIn(v, i);
+    }
+    const order = Uint32Array.from({ length: this.count }, (_, i) => i).sort((a, b) => offs[a]! - offs[b]!);
+    this.sorted = { offs: Float64Array.from(order, (i) => offs[i]!), order };
+  }
+
+  private loadRaw(c: number): DataView {
+    const first = c * CHUNK_ENTRIES;
+    const n = Math.min(CHUNK_ENTRIES, this.count - first);
+    const b = this.elf.rawBytes(this.sec.sh_offset + first * this.entsize, n * this.entsize);
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.chunks.set(c, v);
+    return v;
+  }
+
+  find(at: number, st: SymbolTable): Reloc | undefined {
+    let idx = -1;
+    if (this.sorted === undefined) {
+      let lo = 0, hi = this.count;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.offset(mid) < at) lo = mid + 1;
+        else hi = mid;
+      }
+      if (this.sorted === undefined && lo < this.count && this.offset(lo) === at) idx = lo;
+    }
+    if (this.sorted !== undefined) {
+      const { offs, order } = this.sorted;
+      let lo = 0, hi = offs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (offs[mid]! < at) lo = mid + 1;
+        else hi = mid;
+      }
+      idx = lo < offs.length && offs[lo] === at ? order[lo]! : -1;
+    }
+    if (idx < 0) return undefined;
+    const v = this.chunk(Math.floor(idx / CHUNK_ENTRIES));
+    const o = (idx % CHUNK_ENTRIES) * this.entsize;
+    let sym: number, addend = 0n;
+    if (this.is64) {
+      sym = v.getUint32(o + (this.le ? 12 : 8), this.le);
+      if (this.rela) addend = v.getBigInt64(o + 16, this.le);
+    } else {
+      sym = v.getUint32(o + 4, this.le) >>> 8;
+      if (this.rela) addend = BigInt(v.getInt32(o + 8, this.le));
+    }
+    if (sym >= st.count) throw this.elf.error('DWARF_MALFORMED', `${this.sec.name}: relocation ${idx}: symbol ${sym} is out of range (${st.count} symbols)`, this.sec.sh_offset + idx * this.entsize);
+    return { sym, addend, rela: this.rela };
+  }
+}
+
+/** thrown by a Cursor that reached the end of a partial read of its unit: read the whole unit */
+const SHORT_CHUNK = Symbol('short chunk');
+
+/**
+ * A bounded cursor over part of a section: `chunk` holds the section's bytes from `base`, `pos`
+ * counts in section offsets, `limit` ends the current unit (or the chunk, when only the start of
+ * the unit was read: then running out throws SHORT_CHUNK instead of an error).
+ */
+class Cursor {
+  pos: number;
+  limit: number;
+  readonly v: DataView;
+  constructor(readonly d: Uint8Array, readonly base: number, limit: number, readonly unitEnd: number, readonly le: boolean,
+    readonly fail: (pos: number, msg: string) => never) {
+    this.v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    this.pos = base;
+    this.limit = Math.min(limit, base + d.length);
+  }
+  short(n: number): never {
+    if (this.limit < this.unitEnd) throw SHORT_CHUNK;
+    this.fail(this.pos, `${n} bytes needed, ${this.limit - this.pos} left in the unit`);
+  }
+  need(n: number): void {
+    if (n < 0 || this.pos + n > this.limit) this.short(n);
+  }
+  byte(at: number): number {
+    return this.d[at - this.base]!;
+  }
+  u8(): number {
+    this.need(1);
+    return this.d[this.pos++ - this.base]!;
+  }
+  u16(): number {
+    this.need(2);
+    const x = this.v.getUint16(this.pos - this.base, this.le);
+    this.pos += 2;
+    return x;
+  }
+  u32(): number {
+    this.need(4);
+    const x = this.v.getUint32(this.pos - this.base, this.le);
+    this.pos += 4;
+    return x;
+  }
+  /** u64 as a number; values above 2^53 are refused (they are offsets or lengths here) */
+  u64(): number {
+    this.need(8);
+    const o = this.pos - this.base;
+    const lo = this.v.getUint32(o + (this.le ? 0 : 4), this.le), hi = this.v.getUint32(o + (this.le ? 4 : 0), this.le);
+    if (hi > 0x1fffff) this.fail(this.pos, 'a 64-bit offset or length is too large');
+    this.pos += 8;
+    return hi * 0x100000000 + lo;
+  }
+  /** fixed reads an n-byte unsigned value (n <= 6) */
+  fixed(n: number): number {
+    this.need(n);
+    let x = 0;
+    const o = this.pos - this.base;
+    for (let i = 0; i < n; i++) x += this.d[o + (this.le ? i : n - 1 - i)]! * 2 ** (8 * i);
+    this.pos += n;
+    return x;
+  }
+  /** bigAddr reads an address of `size` bytes */
+  bigAddr(size: number): bigint {
+    this.need(size);
+    const o = this.pos - this.base;
+    this.pos += size;
+    if (size === 8) return this.v.getBigUint64(o, this.le);
+    if (size === 4) return BigInt(this.v.getUint32(o, this.le));
+    return BigInt(this.v.getUint16(o, this.le));
+  }
+  /** unsigned LEB128 as a number (at most 2^56; longer encodings are refused) */
+  uleb(): number {
+    let result = 0, mul = 1;
+    for (let i = 0; ; i++) {
+      if (this.pos >= this.limit) this.short(1);
+      const b = this.d[this.pos++ - this.base]!;
+      if (i < 8) result += (b & 0x7f) * mul;
+      else if ((b & 0x7f) !== 0) this.fail(this.pos - 1, 'LEB128 value is too large');
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+      if (i >= 15) this.fail(this.pos, 'LEB128 value is longer than 16 bytes');
+    }
+  }
+  skipLeb(): void {
+    for (let i = 0; ; i++) {
+      if (this.pos >= this.limit) this.short(1);
+      if ((this.d[this.pos++ - this.base]! & 0x80) === 0) return;
+      if (i >= 15) this.fail(this.pos, 'LEB128 value is longer than 16 bytes');
+    }
+  }
+  sleb(): number {
+    let result = 0, mul = 1, b = 0;
+    for (let i = 0; ; i++) {
+      if (this.pos >= this.limit) this.short(1);
+      b = this.d[this.pos++ - this.base]!;
+      if (i < 8) result += (b & 0x7f) * mul;
+      mul *= 128;
+      if ((b & 0x80) === 0) break;
+      if (i >= 15) this.fail(this.pos, 'LEB128 value is longer than 16 bytes');
+    }
+    if ((b & 0x40) !== 0 && mul <= 2 ** 56) result -= mul;
+    return result;
+  }
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+  /** cstring reads a NUL-terminated string in place */
+  cstring(): string {
+    const o = this.pos - this.base;
+    const e = this.d.indexOf(0, o);
+    if (e < 0 || e + this.base >= this.limit) this.short(1);
+    this.pos = e + this.base + 1;
+    return latin1(this.d, o, e);
+  }
+}
+
+/** how much of a unit units() reads to decode its unit DIE; the rest is read only when walked */
+const HEAD_BYTES = 2048;
+
+type UnitHead = Pick<DwarfUnit, 'version' | 'addressSize' | 'offsetSize' | 'abbrevOffset' | 'dieOffset' | 'end'>;
+
+/**
+ * DwarfInfo reads the units of one file's .debug_info. open() returns undefined when the file
+ * has no .debug_info (or an empty one). A linked, uncompressed .debug_info (a debug vmlinux:
+ * 200 MB) is not read whole: units() reads the start of each unit, definedAddresses() the units
+ * it is asked about.
+ */
+export class DwarfInfo {
+  private readonly infoIndex: number;
+  private readonly infoSize: number;
+  /** the whole section, when it had to be inflated (else units are read from the file as needed) */
+  private readonly whole: Uint8Array | undefined;
+  private readonly le: boolean;
+  private abbrevData: Uint8Array | undefined | null;
+  private readonly abbrevs = new Map<number, AbbrevTable>();
+  private readonly relocs: RelocIndex | undefined;
+  private readonly symtab: SymbolTable | undefined;
+  /** string sections: whole contents, a section index to read from in windows, or null (absent) */
+  private readonly strCache = new Map<string, Uint8Array | number | null>();
+  private unitList: DwarfUnit[] | undefined;
+
+  private constructor(readonly elf: ElfFile, infoIndex: number) {
+    this.infoIndex = infoIndex;
+    this.le = elf.header.littleEndian;
+    const sec = elf.section(infoIndex);
+    const rel = elf.header.e_type === ET_REL;
+    if (isCompressed(elf, infoIndex)) {
+      this.whole = sectionContents(elf, infoIndex);
+      this.infoSize = this.whole.length;
+    } else {
+      if (sec.sh_offset + sec.sh_size > elf.size) {
+        throw elf.error('ELF_SECTION_PAST_EOF', `section ${infoIndex} '${sec.name}': contents extend past end of file`, sec.headerOffset);
+      }
+      this.infoSize = sec.sh_size;
+    }
+    if (rel) {
+      const rs = elf.sections.filter((r) => (r.sh_type === SHT_RELA || r.sh_type === SHT_REL) && r.sh_info === infoIndex);
+      if (rs.length > 0) {
+        this.symtab = elf.symbols(rs[0]!.sh_link);
+        this.relocs = new RelocIndex(elf, rs, this.symtab);
+      }
+    }
+  }
+
+  /** open returns the DWARF of `elf`, or undefined when it has no .debug_info. */
+  static open(elf: ElfFile): DwarfInfo | undefined {
+    const s = elf.findSection('.debug_info');
+    if (s === undefined || s.sh_size === 0 || s.sh_type === SHT_NOBITS) return undefined;
+    return new DwarfInfo(elf, s.index);
+  }
+
+  private fail(section: string, pos: number, msg: string, code = 'DWARF_MALFORMED'): never {
+    const direct = section === '.debug_info' && !isCompressed(this.elf, this.infoIndex);
+    throw new ElfFormatError(this.elf.file, code, `${section}+0x${pos.toString(16)}: ${msg}`,
+      direct ? this.elf.section(this.infoIndex).sh_offset + pos : undefined);
+  }
+
+  /** cursor over [from, from+len) of .debug_info, ending its units at unitEnd */
+  private cursor(from: number, len: number, unitEnd: number): Cursor {
+    const n = Math.min(len, this.infoSize - from);
+    const d = this.whole !== undefined
+      ? this.whole.subarray(from, from + n)
+      : this.elf.rawBytes(this.elf.section(this.infoIndex).sh_offset + from, n);
+    return new Cursor(d, from, from + n, unitEnd, this.le, (p, m) => this.fail('.debug_info', p, m));
+  }
+
+  /** units lists the units of .debug_info in file order (type units included; see unitType). */
+  units(): DwarfUnit[] {
+    if (this.unitList !== undefined) return this.unitList;
+    const out: DwarfUnit[] = [];
+    let offset = 0;
+    while (offset < this.infoSize) {
+      let u: DwarfUnit;
+      try {
+        u = this.readUnit(offset, HEAD_BYTES);
+      } catch (e) {
+        if (e !== SHORT_CHUNK) throw e;
+        u = this.readUnit(offset, Infinity);
+      }
+      out.push(u);
+      offset = u.end;
+    }
+    this.unitList = out;
+    return out;
+  }
+
+  private readUnit(offset: number, want: number): DwarfUnit {
+    const first = this.cursor(offset, 12, Math.min(offset + 12, this.infoSize));
+    let len = first.u32();
+    let offsetSize: 4 | 8 = 4;
+    if (len === 0xffffffff) {
+      len = first.u64();
+      offsetSize = 8;
+    } else if (len >= 0xfffffff0) {
+      this.fail('.debug_info', offset, `reserved unit length 0x${len.toString(16)}`);
+    }
+    const end = first.pos + len;
+    if (end > this.infoSize) {
+      this.fail('.debug_info', offset, `unit length 0x${len.toString(16)} runs past the end of the section (0x${this.infoSize.toString(16)} bytes)`);
+    }
+    const c = this.cursor(offset, Math.min(want, end - offset), end);
+    c.pos = first.pos;
+    const version = c.u16();
+    if (version < 2 || version > 5) this.fail('.debug_info', offset + 4, `unsupported DWARF version ${version}`, 'DWARF_UNSUPPORTED');
+    let unitType = DW_UT_compile, addressSize: number, abbrevOffset: number;
+    if (version >= 5) {
+      unitType = c.u8();
+      addressSize = c.u8();
+      abbrevOffset = this.offsetField(c, offsetSize);
+      if (unitType === 4 /* skeleton */ || unitType === 5 /* split_compile */) c.skip(8);
+      else if (unitType === 2 /* type */ || unitType === 6 /* split_type */) c.skip(8 + offsetSize);
+    } else {
+      abbrevOffset = this.offsetField(c, offsetSize);
+      addressSize = c.u8();
+    }
+    if (addressSize !== 4 && addressSize !== 8 && addressSize !== 2) this.fail('.debug_info', offset, `unsupported address size ${addressSize}`, 'DWARF_UNSUPPORTED');
+    const head: UnitHead = { version, addressSize, offsetSize, abbrevOffset, dieOffset: c.pos, end };
+    return { offset, unitType, ...head, ...this.unitDie(head, c) };
+  }
+
+  /** offsetField reads an offset-size field, relocated when the file is ET_REL. */
+  private offsetField(c: Cursor, size: number): number {
+    const at = c.pos;
+    const raw = size === 8 ? c.u64() : c.u32();
+    const r = this.relocs?.find(at);
+    if (r === undefined) return raw;
+    const v = this.relocValue(r, raw, at).value;
+    if (v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail('.debug_info', at, 'relocated offset is out of range');
+    return Number(v);
+  }
+
+  private relocValue(r: Reloc, inPlace: number | bigint, at: number): DwarfAddress {
+    const st = this.symtab!;
+    if (r.sym >= st.count) this.fail('.debug_info', at, `relocation symbol ${r.sym} is out of range (${st.count} symbols)`);
+    const a = r.rela ? r.addend : BigInt(inPlace);
+    return { section: st.sectionIndex(r.sym), value: st.value(r.sym) + a };
+  }
+
+  private abbrevBytes(): Uint8Array {
+    if (this.abbrevData === undefined) {
+      const ab = this.elf.findSection('.debug_abbrev');
+      this.abbrevData = ab === undefined ? null : sectionContents(this.elf, ab.index);
+    }
+    if (this.abbrevData === null) this.fail('.debug_info', 0, 'units refer to abbreviations but the file has no .debug_abbrev');
+    return this.abbrevData;
+  }
+
+  private abbrevCursor(at: number): Cursor {
+    const d = this.abbrevBytes();
+    const c = new Cursor(d, 0, d.length, d.length, this.le, (p, m) => this.fail('.debug_abbrev', p, m));
+    c.pos = at;
+    return c;
+  }
+
+  /** abbrevTable indexes the table at `offset`: code -> where its entry starts (nothing decoded) */
+  private abbrevTable(offset: number): AbbrevTable {
+    const hit = this.abbrevs.get(offset);
+    if (hit !== undefined) return hit;
+    if (offset >= this.abbrevBytes().length) this.fail('.debug_abbrev', offset, 'abbreviation offset is past the end of the section');
+    const c = this.abbrevCursor(offset);
+    const at = new Map<number, number>();
+    for (;;) {
+      const code = c.uleb();
+      if (code === 0) break;
+      if (!at.has(code)) at.set(code, c.pos);
+      c.skipLeb(); // tag
+      c.skip(1); // children
+      for (;;) {
+        const attr = c.uleb(), form = c.uleb();
+        if (attr === 0 && form === 0) break;
+        if (form === F_implicit_const) c.skipLeb();
+      }
+    }
+    const t = { at, decoded: new Map<number, Abbrev>() };
+    this.abbrevs.set(offset, t);
+    return t;
+  }
+
+  private abbrev(u: UnitHead, code: number, where: number): Abbrev {
+    const t = this.abbrevTable(u.abbrevOffset);
+    const hit = t.decoded.get(code);
+    if (hit !== undefined) return hit;
+    const at = t.at.get(code);
+    if (at === undefined) this.fail('.debug_info', where, `abbreviation ${code} is not in the table at .debug_abbrev+0x${u.abbrevOffset.toString(16)}`);
+    const c = this.abbrevCursor(at);
+    const tag = c.uleb();
+    c.skip(1);
+    const specs: number[] = [];
+    let implicit: Map<number, number> | undefined;
+    for (;;) {
+      const attr = c.uleb(), form = c.uleb();
+      if (attr === 0 && form === 0) break;
+      if (form === F_implicit_const) (implicit ??= new Map()).set(specs.length / 2, c.sleb());
+      specs.push(attr, form);
+    }
+    const ab = { tag, specs: Uint32Array.from(specs), implicit };
+    t.decoded.set(code, ab);
+    return ab;
+  }
+
+  /**
+   * stringAt reads a NUL-terminated string of a string section at `off`. A large uncompressed
+   * section (a module's .debug_str: hundreds of KB for the two names a unit needs) is read in
+   * small windows at the string, others once whole.
+   */
+  private stringAt(section: string, off: number): string | undefined {
+    let d = this.strCache.get(section);
+    if (d === undefined) {
+      const s = this.elf.findSection(section);
+      d = s === undefined ? null : s.sh_size > 1 << 16 && !isCompressed(this.elf, s.index) ? s.index : sectionContents(this.elf, s.index);
+      this.strCache.set(section, d);
+    }
+    if (d === null) return undefined;
+    if (typeof d === 'number') return this.stringInFile(section, d, off);
+    if (off >= d.length) this.fail(section, off, `string offset 0x${off.toString(16)} is past the end of the section (0x${d.length.toString(16)} bytes)`);
+    const e = d.indexOf(0, off);
+    if (e < 0) this.fail(section, off, 'string is not NUL-terminated');
+    return latin1(d, off, e);
+  }
+
+  private stringInFile(section: string, index: number, off: number): string {
+    const s = this.elf.section(index);
+    if (off >= s.sh_size) this.fail(section, off, `string offset 0x${off.toString(16)} is past the end of the section (0x${s.sh_size.toString(16)} bytes)`);
+    if (s.sh_offset + s.sh_size > this.elf.size) throw this.elf.error('ELF_SECTION_PAST_EOF', `section ${index} '${s.name}': contents extend past end of file`, s.headerOffset);
+    for (let win = 512; ; win *= 4) {
+      const n = Math.min(win, s.sh_size - off);
+      const b = this.elf.rawBytes(s.sh_offset + off, n);
+      const e = b.indexOf(0);
+      if (e >= 0) return latin1(b, 0, e);
+      if (n === s.sh_size - off) this.fail(section, off, 'string is not NUL-terminated');
+    }
+  }
+
+  /** unitDie reads the tag, DW_AT_name and DW_AT_comp_dir of the unit DIE. */
+  private unitDie(u: UnitHead, c: Cursor): UnitDie {
+    if (c.pos >= u.end) return NO_DIE;
+    const code = c.uleb();
+    if (code === 0) return NO_DIE;
+    const ab = this.abbrev(u, code, u.dieOffset);
+    let name: string | undefined, compDir: string | undefined;
+    let strxName = -1, strxDir = -1, strOffsetsBase = -1;
+    let lowPc: DwarfAddress | undefined, highPc: bigint | undefined, highIsOffset = false, rangesOffset: number | undefined;
+    for (let k = 0; k < ab.specs.length; k += 2) {
+      const attr = ab.specs[k]!;
+      const form = this.realForm(c, ab.specs[k + 1]!);
+      if (attr === DW_AT_name || attr === DW_AT_comp_dir) {
+        let s: string | undefined;
+        let strx = -1;
+        if (form === F_string) s = c.cstring();
+        else if (form === F_strp || form === F_line_strp) s = this.stringAt(form === F_strp ? '.debug_str' : '.debug_line_str', this.offsetField(c, u.offsetSize));
+        else if (form === F_strx || form === F_GNU_str_index) strx = c.uleb();
+        else if (form >= F_strx1 && form <= F_strx4) strx = c.fixed(form - F_strx1 + 1);
+        else this.skipForm(c, form, u);
+        if (attr === DW_AT_name) {
+          name = s;
+          strxName = strx;
+        } else {
+          compDir = s;
+          strxDir = strx;
+        }
+      } else if (attr === DW_AT_low_pc && form === F_addr) {
+        lowPc = this.address(c, u.addressSize);
+      } else if (attr === DW_AT_high_pc && form === F_addr) {
+        highPc = this.address(c, u.addressSize).value;
+      } else if (attr === DW_AT_high_pc && (form === F_data1 || form === F_data2 || form === F_data4 || form === F_data8 || form === F_udata)) {
+        highPc = BigInt(form === F_udata ? c.uleb() : form === F_data8 ? c.u64() : c.fixed(form === F_data1 ? 1 : form === F_data2 ? 2 : 4));
+        highIsOffset = true;
+      } else if (attr === DW_AT_ranges && (form === F_sec_offset || (u.version < 4 && (form === F_data4 || form === F_data8)))) {
+        rangesOffset = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
+      } else if (attr === DW_AT_str_offsets_base && (form === F_sec_offset || form === F_data4 || form === F_data8)) {
+        strOffsetsBase = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
+      } else {
+        this.skipForm(c, form, u);
+      }
+    }
+    if (strxName >= 0) name = this.strx(strxName, strOffsetsBase, u.offsetSize);
+    if (strxDir >= 0) compDir = this.strx(strxDir, strOffsetsBase, u.offsetSize);
+    if (highIsOffset) highPc = lowPc === undefined ? undefined : lowPc.value + highPc!;
+    return { tag: ab.tag, name, compDir, lowPc, highPc, rangesOffset };
+  }
+
+  /** realForm resolves DW_FORM_indirect (a chain of them is bounded by the unit's bytes) */
+  private realForm(c: Cursor, form: number): number {
+    while (form === F_indirect) form = c.uleb();
+    return form;
+  }
+
+  /** strx resolves a DW_FORM_strx* index through .debug_str_offsets (DWARF 5 §7.26). */
+  private strx(index: number, base: number, offsetSize: number): string | undefined {
+    if (base < 0) return undefined;
+    const s = this.elf.findSection('.debug_str_offsets');
+    if (s === undefined) return undefined;
+    const d = sectionContents(this.elf, s.index);
+    const at = base + index * offsetSize;
+    if (at + offsetSize > d.length) this.fail('.debug_str_offsets', at, 'string offset index is past the end of the section');
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
+    const off = offsetSize === 8 ? Number(v.getBigUint64(at, this.le)) : v.getUint32(at, this.le);
+    return this.stringAt('.debug_str', off);
+  }
+
+  /** skipForm steps over one attribute value of the given form. */
+  private skipForm(c: Cursor, form: number, u: UnitHead): void {
+    switch (form) {
+      case F_addr: c.skip(u.addressSize); return;
+      case F_data1: case F_ref1: case F_flag: case F_strx1: case F_addrx1: c.skip(1); return;
+      case F_data2: case F_ref2: case F_strx2: case F_addrx2: c.skip(2); return;
+      case F_strx3: case F_addrx3: c.skip(3); return;
+      case F_data4: case F_ref4: case F_ref_sup4: case F_strx4: case F_addrx4: c.skip(4); return;
+      case F_data8: case F_ref8: case F_ref_sig8: case F_ref_sup8: c.skip(8); return;
+      case F_data16: c.skip(16); return;
+      case F_sdata: case F_udata: case F_ref_udata: case F_strx: case F_addrx: case F_loclistx: case F_rnglistx:
+      case F_GNU_addr_index: case F_GNU_str_index:
+        c.skipLeb(); return;
+      case F_string: c.cstring(); return;
+      case F_strp: case F_line_strp: case F_sec_offset: case F_strp_sup: case F_GNU_ref_alt: case F_GNU_strp_alt:
+        c.skip(u.offsetSize); return;
+      case F_ref_addr: c.skip(u.version <= 2 ? u.addressSize : u.offsetSize); return;
+      case F_block1: c.skip(c.u8()); return;
+      case F_block2: c.skip(c.u16()); return;
+      case F_block4: c.skip(c.u32()); return;
+      case F_block: case F_exprloc: c.skip(c.uleb()); return;
+      case F_flag_present: case F_implicit_const: return;
+      case F_indirect: this.skipForm(c, this.realForm(c, form), u); return;
+      default: this.fail('.debug_info', c.pos, `unknown attribute form 0x${form.toString(16)}`, 'DWARF_UNSUPPORTED');
+    }
+  }
+
+  /**
+   * codeRanges returns the unit's code as [start, end) pairs, from DW_AT_low_pc/DW_AT_high_pc
+   * or DW_AT_ranges (.debug_rnglists for DWARF 5, .debug_ranges before), or undefined when the
+   * unit does not say or says it in a way this reader does not follow (DW_FORM_rnglistx, the
+   * addrx entries of split DWARF, relocatable files, whose ranges need .rela.debug_rnglists).
+   */
+  codeRanges(u: DwarfUnit): [bigint, bigint][] | undefined {
+    if (this.relocs !== undefined || this.elf.header.e_type === ET_REL) return undefined;
+    if (u.rangesOffset === undefined) {
+      // no DW_AT_high_pc and no DW_AT_ranges: a unit without code (data only, or empty)
+      if (u.lowPc === undefined || u.highPc === undefined) return [];
+      return u.highPc > u.lowPc.value ? [[u.lowPc.value, u.highPc]] : [];
+    }
+    const name = u.version >= 5 ? '.debug_rnglists' : '.debug_ranges';
+    const s = this.elf.findSection(name);
+    if (s === undefined) return undefined;
+    const d = sectionContents(this.elf, s.index);
+    const c = new Cursor(d, 0, d.length, d.length, this.le, (p, m) => this.fail(name, p, m));
+    if (u.rangesOffset >= d.length) this.fail(name, u.rangesOffset, 'range list offset is past the end of the section');
+    c.pos = u.rangesOffset;
+    const out: [bigint, bigint][] = [];
+    let base = u.lowPc?.value ?? 0n;
+    const size = u.addressSize;
+    const max = (1n << BigInt(size * 8)) - 1n;
+    for (let n = 0; ; n++) {
+      if (n > d.length) this.fail(name, c.pos, 'range list does not end');
+      if (u.version >= 5) {
+        const kind = c.u8();
+        if (kind === 0 /* DW_RLE_end_of_list */) break;
+        if (kind === 4 /* DW_RLE_offset_pair */) {
+          const a = BigInt(c.uleb()), b = BigInt(c.uleb());
+          out.push([base + a, base + b]);
+        } else if (kind === 5 /* DW_RLE_base_address */) {
+          base = c.bigAddr(size);
+        } else if (kind === 6 /* DW_RLE_start_end */) {
+          const a = c.bigAddr(size), b = c.bigAddr(size);
+          out.push([a, b]);
+        } else if (kind === 7 /* DW_RLE_start_length */) {
+          const a = c.bigAddr(size);
+          out.push([a, a + BigInt(c.uleb())]);
+        } else {
+          return undefined; // DW_RLE_base_addressx, startx_*: need .debug_addr (split DWARF)
+        }
+      } else {
+        const a = c.bigAddr(size), b = c.bigAddr(size);
+        if (a === 0n && b === 0n) break;
+        if (a === max) base = b;
+        else out.push([base + a, base + b]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * definedAddresses lists where the unit's functions and variables live: DW_AT_low_pc of every
+   * DW_TAG_subprogram (form DW_FORM_addr) and the address of every DW_TAG_variable whose
+   * DW_AT_location is a single DW_OP_addr. It reads and walks every DIE of the unit.
+   */
+  definedAddresses(u: DwarfUnit): DwarfAddress[] {
+    const out: DwarfAddress[] = [];
+    const c = this.cursor(u.offset, u.end - u.offset, u.end);
+    c.pos = u.dieOffset;
+    while (c.pos < u.end) {
+      const where = c.pos;
+      const code = c.uleb();
+      if (code === 0) continue;
+      const ab = this.abbrev(u, code, where);
+      const wantPc = ab.tag === DW_TAG_subprogram, wantLoc = ab.tag === DW_TAG_variable;
+      for (let k = 0; k < ab.specs.length; k += 2) {
+        const attr = ab.specs[k]!;
+        const form = this.realForm(c, ab.specs[k + 1]!);
+        if (wantPc && attr === DW_AT_low_pc && form === F_addr) {
+          out.push(this.address(c, u.addressSize));
+        } else if (wantLoc && attr === DW_AT_location && (form === F_exprloc || form === F_block1 || form === F_block)) {
+          const len = form === F_block1 ? c.u8() : c.uleb();
+          const start = c.pos;
+          c.need(len);
+          if (len === 1 + u.addressSize && c.byte(start) === DW_OP_addr) {
+            c.pos = start + 1;
+            out.push(this.address(c, u.addressSize));
+          }
+          c.pos = start + len;
+        } else {
+          this.skipForm(c, form, u);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** address reads an address-size field, relocated when the file is ET_REL. */
+  private address(c: Cursor, size: number): DwarfAddress {
+    const at = c.pos;
+    const raw = c.bigAddr(size);
+    const r = this.relocs?.find(at);
+    if (r !== undefined) return this.relocValue(r, raw, at);
+    return { section: -1, value: raw };
+  }
+}

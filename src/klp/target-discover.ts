@@ -1,0 +1,120 @@
+/**
+ * What a `check --target` argument is: a kernel build tree, a distribution debug-symbol package
+ * (its root, or its usr/lib/debug/lib/modules/<version> directory), an extended symbol map
+ * (`symbols --format ext`), or a captured /proc/kallsyms (a file, or a directory holding
+ * `kallsyms` and optionally `modules`). Told apart by what is on disk, never by the name.
+ *
+ * A small discovery of its own for now; `symbols --objtree` grows the same knowledge for debug
+ * packages (kernel-tree.ts), and the two are meant to become one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { KlpError } from './errors.js';
+import { HEADER_EXT, HEADER_EXT1 } from './symbol-map.js';
+
+export type TargetKind = 'tree' | 'debug-dir' | 'ext-map' | 'kallsyms';
+
+export interface TargetLocation {
+  kind: TargetKind;
+  /** what the user gave */
+  arg: string;
+  /** the directory with vmlinux (tree, debug-dir), or the file (ext-map, kallsyms) */
+  path: string;
+  /** /proc/modules next to a kallsyms capture */
+  modules?: string;
+  /** kernel release, when the target says (include/config/kernel.release, the debug dir's name) */
+  release?: string;
+}
+
+const isFile = (p: string): boolean => fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+const isDir = (p: string): boolean => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
+function firstLine(p: string): string {
+  const fd = fs.openSync(p, 'r');
+  try {
+    const b = Buffer.alloc(256);
+    const n = fs.readSync(fd, b, 0, b.length, 0);
+    const s = b.subarray(0, n).toString('latin1');
+    const nl = s.indexOf('\n');
+    return nl < 0 ? s : s.slice(0, nl);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** a /proc/kallsyms line: address (any width, zeroed or not), type letter, name, optional [module] */
+export const KALLSYMS_LINE = /^[0-9a-fA-F]+ [A-Za-z?] \S+(\t\[\S+\])?$/;
+
+export function locateTarget(arg: string): TargetLocation {
+  const st = fs.statSync(arg, { throwIfNoEntry: false });
+  if (st === undefined) throw new KlpError('TARGET_MISSING', `${arg}: no such file or directory (--target wants a kernel build tree, a debug package, an extended map or a /proc/kallsyms capture)`);
+  if (st.isFile()) return locateFile(arg);
+  if (isFile(path.join(arg, 'kallsyms')) && !isFile(path.join(arg, 'vmlinux'))) {
+    const k = locateFile(path.join(arg, 'kallsyms'));
+    return { ...k, arg };
+  }
+  if (isFile(path.join(arg, 'vmlinux'))) {
+    const release = readRelease(arg);
+    const tree = isFile(path.join(arg, 'Makefile')) && (isFile(path.join(arg, '.config')) || isFile(path.join(arg, 'modules.order')));
+    return { kind: tree ? 'tree' : 'debug-dir', arg, path: arg, ...(release ? { release } : {}) };
+  }
+  const debugRoot = path.join(arg, 'usr/lib/debug/lib/modules');
+  if (isDir(debugRoot)) {
+    const vers = fs.readdirSync(debugRoot).filter((v) => isFile(path.join(debugRoot, v, 'vmlinux'))).sort();
+    if (vers.length === 1) return { kind: 'debug-dir', arg, path: path.join(debugRoot, vers[0]!), release: vers[0]! };
+    if (vers.length > 1) throw new KlpError('TARGET_AMBIGUOUS', `${arg}: holds debug symbols of ${vers.length} kernels (${vers.join(', ')}); give one of ${debugRoot}/<version> as --target`);
+  }
+  throw new KlpError('TARGET_UNKNOWN', `${arg}: not a kernel target: no vmlinux, no usr/lib/debug/lib/modules/<version>/vmlinux, no kallsyms file; give a build tree, a debug package, an extended map or a /proc/kallsyms capture`);
+}
+
+function locateFile(p: string): TargetLocation {
+  const line = firstLine(p);
+  if (line === HEADER_EXT || line === HEADER_EXT1) return { kind: 'ext-map', arg: p, path: p };
+  if (KALLSYMS_LINE.test(line)) {
+    const modules = path.join(path.dirname(p), 'modules');
+    return { kind: 'kallsyms', arg: p, path: p, ...(isFile(modules) && modules !== p ? { modules } : {}) };
+  }
+  if (line.startsWith('klp-convert-symbol-data.0.1')) {
+    throw new KlpError('TARGET_MAP_01', `${p}: a 0.1 symbol map has no positions, so it cannot say what the kernel will resolve; write the extended map with 'klp-convert symbols --format ext'`);
+  }
+  throw new KlpError('TARGET_UNKNOWN', `${p}: neither an extended symbol map ('${HEADER_EXT}') nor a /proc/kallsyms capture ("<address> <type> <name>[\\t[module]]" lines)`);
+}
+
+function readRelease(dir: string): string | undefined {
+  const p = path.join(dir, 'include/config/kernel.release');
+  if (isFile(p)) return fs.readFileSync(p, 'latin1').trim() || undefined;
+  // a debug package's lib/modules/<version>
+  const base = path.basename(path.resolve(dir));
+  return /^\d+\.\d+/.test(base) ? base : undefined;
+}
+
+const MODULE_SUFFIXES = ['.ko', '.ko.xz', '.ko.zst', '.ko.gz'];
+
+/**
+ * listModuleFiles returns the module files of a debug directory: the modules.order entries when
+ * the directory has one (Debian 6.12), else every .ko[.xz|.zst|.gz] below it (Debian 7.2 ships no
+ * modules.order there), as paths relative to `dir`, sorted.
+ */
+export function listModuleFiles(dir: string): string[] {
+  const order = path.join(dir, 'modules.order');
+  if (isFile(order)) {
+    const out: string[] = [];
+    for (const e of fs.readFileSync(order, 'latin1').split('\n')) {
+      if (e === '') continue;
+      const stem = e.replace(/\.(ko|o)$/, '');
+      const hit = MODULE_SUFFIXES.map((s) => stem + s).find((f) => isFile(path.join(dir, f)));
+      if (hit) out.push(hit);
+    }
+    if (out.length > 0) return out.sort();
+  }
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (MODULE_SUFFIXES.some((s) => e.name.endsWith(s))) out.push(r);
+    }
+  };
+  walk('');
+  return out.sort();
+}

@@ -1,0 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* vmlinux symbol in a section of a declared module object (agree.sh renames the section) */
+#define KLPT_VM "\".klp.sym.rela.vmlinux.vmlinux.saved_command_line,0\""
+#define KLPT_MOD_OBJ
+#include "agree_lp.h"
