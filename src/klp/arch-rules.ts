@@ -10,10 +10,11 @@
  *
  * Not listed: ppc64. Its apply_relocate_add() (arch/powerpc/kernel/module_64.c, 6.12) patches
  * instructions with patch_instruction() but stores R_PPC64_ADDR64/ADDR32 data with a plain
- * "*(unsigned long *)location = value", which faults on read-only memory when
- * STRICT_MODULE_RWX is on (the ppc64le test kernel has it off, so its boots cannot tell).
+ * "*(unsigned long *)location = value". Booted (test/kernel-cross/ppc64le-roai-experiment.sh,
+ * 6.12 with STRICT_MODULE_RWX=y): applied while the patch enables, a .data..ro_after_init klp
+ * relocation works; applied when the target loads later, the kernel oopses (LATE_WRITE_FAILS).
  */
-import { EM_AARCH64, EM_S390, EM_X86_64 } from '../elf/index.js';
+import { EM_AARCH64, EM_PPC64, EM_S390, EM_X86_64 } from '../elf/index.js';
 
 export interface LateWriteRule {
   /** the architecture as users name it */
@@ -42,4 +43,14 @@ export function lateWriteRule(machine: number | undefined): LateWriteRule | unde
 /** the architectures of lateWriteRule(), for messages */
 export function lateWriteArches(): string[] {
   return [...LATE_WRITES.values()].map((r) => r.arch);
+}
+
+/** what the kernel did on machines that were shown NOT to cope, quoted from its log */
+const LATE_WRITE_FAILS: ReadonlyMap<number, string> = new Map([
+  [EM_PPC64, 'ppc64le Linux 6.12 with STRICT_MODULE_RWX, target loaded after the patch: "BUG: Unable to handle kernel data access on write at 0xc008000000043000", "Oops: Kernel access of bad area, sig: 11 [#1]"'],
+]);
+
+/** the kernel's own words when late writes into read-only module memory failed on `machine` */
+export function lateWriteFailure(machine: number | undefined): string | undefined {
+  return machine === undefined ? undefined : LATE_WRITE_FAILS.get(machine);
 }

@@ -16,7 +16,7 @@
  * and text sections a module really has; anything not listed is refused with an explanation.
  */
 
-import { lateWriteArches, lateWriteRule } from './arch-rules.js';
+import { lateWriteArches, lateWriteFailure, lateWriteRule } from './arch-rules.js';
 
 export interface SectionVerdict {
   ok: boolean;
@@ -58,7 +58,7 @@ export function checkBaseSection(base: string, object: string, machine?: number)
   if (/^\.data\.\.ro_after_init/.test(base) && object !== 'vmlinux' && !lateWriteRule(machine)) {
     return {
       ok: false, code: 'RO_AFTER_INIT_MODULE',
-      why: `.data..ro_after_init becomes read-only after the patch initialises; a relocation to module '${object}' may be applied later, and no kernel of this architecture was shown to write late relocations into read-only module memory (shown on: ${lateWriteArches().join(', ')})`,
+      why: `.data..ro_after_init becomes read-only after the patch initialises; a relocation to module '${object}' may be applied later, ${lateWriteFailure(machine) ? `and the kernel then faults (${lateWriteFailure(machine)})` : `and no kernel of this architecture was shown to write late relocations into read-only module memory (shown on: ${lateWriteArches().join(', ')})`}`,
       hint: 'keep the pointer in ordinary .data',
     };
   }

@@ -501,4 +501,41 @@ for c in "${selected[@]}"; do
 	esac
 	tail -n +2 "$work/results/$c" 2>/dev/null || true
 done
+
+# --- 7. a refusal must be the kernel's verdict: where the converter refused the roai livepatch
+# (module references from .data..ro_after_init), convert it by hand (test/kernel/hand-convert.py,
+# little-endian ELF64 only) and boot roai-late: the kernel must fail when the target loads.
+roai_refused() {
+	local ko=$conv_dir/test_klp_convert_roai.hand.ko log=$logs/roai-late-hand.log d=$work/roai-hand
+	if [ -f "$conv_dir/test_klp_convert_roai.ko" ]; then return; fi
+	if [ "$(od -An -tx1 -j5 -N1 "$mods/test_klp_convert_roai.ko" | tr -d ' ')" != 01 ]; then
+		skip roai-late-hand "the hand converter reads little-endian ELF only"
+		return
+	fi
+	rm -rf "$d"
+	mkdir -p "$d/cases"
+	if ! python3 "$kdir/hand-convert.py" "$mods/test_klp_convert_roai.ko" "$ko" \
+		data_static_small=test_klp_convert_mod,0 data_global_large=test_klp_convert_mod,0 >"$d/hand.out" 2>&1; then
+		bad roai-late-hand "hand-convert.py failed: $(first_line "$d/hand.out")"
+		return
+	fi
+	sed -n 's/^> //p' "$kdir/cases/roai-late.case" >"$d/cases/roai-late.sh"
+	{
+		sed -e '/\/lib\/klp\//d' -e '/\/cases\//d' "$work/initramfs.list"
+		echo "file /lib/klp/test_klp_convert_mod.ko $mods/test_klp_convert_mod.ko 0644 0 0"
+		echo "file /lib/klp/test_klp_convert_roai.ko $ko 0644 0 0"
+		echo "file /cases/roai-late.sh $d/cases/roai-late.sh 0644 0 0"
+	} >"$d/initramfs.list"
+	"$tree/usr/gen_init_cpio" "$d/initramfs.list" | gzip -1 >"$d/initramfs.cpio.gz"
+	timeout "$boot_timeout" "$qemu" "${qemu_args[@]}" -kernel "$tree/$image" -initrd "$d/initramfs.cpio.gz" \
+		-append "console=$console panic=-1 oops=panic klptest=roai-late" </dev/null >"$log" 2>&1 || true
+	local oops
+	oops=$(tr -d '\r' <"$log" | grep -a -m2 -E 'Unable to handle kernel|Oops:' | sed 's/^\[ *[0-9.]*\] //' | tr '\n' ' ')
+	if [ -n "$oops" ] && grep -qa 'KLPT $ insmod /lib/klp/test_klp_convert_mod.ko' "$log"; then
+		ok roai-late-hand "refusal confirmed: loading the target after the hand-converted patch: $oops"
+	else
+		bad roai-late-hand "the converter refuses .data..ro_after_init module references on $arch, but the kernel applied them late without faulting (log: $log)"
+	fi
+}
+roai_refused
 summary
