@@ -65,7 +65,7 @@ export function placeRelocations(ed: ElfEditor, ctx: PlaceContext): Placement {
         problems.push({ code: 'RISCV_UNSUPPORTED', message: `${file}: ${where}: ${relocTypeName(machine, rel.type)} against '${sym.name}': riscv PCREL_HI20/LO12 pairs cannot be split into klp relocations (and riscv has no upstream livepatch support)` });
         return;
       }
-      const v = checkBaseSection(base.name, t.relaObject === 'vmlinux' && t.symObject === 'vmlinux' ? 'vmlinux' : t.symObject);
+      const v = checkBaseSection(base.name, t.relaObject === 'vmlinux' && t.symObject === 'vmlinux' ? 'vmlinux' : t.symObject, machine);
       if (!v.ok) {
         problems.push({ code: v.code!, message: `${file}: ${where}: cannot convert reference to '${sym.name}' (${t.symObject}): ${v.why}; ${v.hint}` });
         return;

@@ -8,7 +8,8 @@
  *  - position semantics of klp_find_object_symbol(): 0 = the name is unique, N = the Nth
  *    same-named symbol, with the kernel's three failure messages;
  *  - the section/object policy: module-specific klp sections may not reference vmlinux symbols
- *    (5.8+), which base sections may receive late relocations (sections.ts).
+ *    (5.8+), which base sections may receive late relocations (sections.ts), and per
+ *    architecture whether late writes into read-only module memory work (arch-rules.ts).
  *
  * Read for this file (not copied): kernel/livepatch/core.c of Linux 6.1.20, 6.12.117 and 7.2.13
  * (all `%55[^.].%511[^,],%lu`, KSYM_NAME_LEN 512), and of 5.7 (`%127`, KSYM_NAME_LEN 128); 7.2
@@ -18,6 +19,8 @@
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, KLP_SYMNAME_MAX, KLP_SYMNAME_MAX_PRE_6_1 } from './constants.js';
 
 export { checkBaseSection } from './sections.js';
+export { lateWriteArches, lateWriteRule } from './arch-rules.js';
+export type { LateWriteRule } from './arch-rules.js';
 export type { SectionVerdict } from './sections.js';
 
 // ---- limits per kernel version --------------------------------------------------------------

@@ -8,9 +8,15 @@
  * there is refused. Jump-label entries that name a vmlinux key are fine since 5.8 (vmlinux klp
  * relocations are applied together with the normal ones, before jump labels are initialised).
  *
+ * Module references from .data..ro_after_init are converted only for the architectures whose
+ * kernels write late relocations into read-only module memory (arch-rules.ts); elsewhere, or
+ * when the machine is not known, they are refused.
+ *
  * The check is an allowlist, like klp-convert v6/v7's supported_section(), widened to the data
  * and text sections a module really has; anything not listed is refused with an explanation.
  */
+
+import { lateWriteArches, lateWriteFailure, lateWriteRule } from './arch-rules.js';
 
 export interface SectionVerdict {
   ok: boolean;
@@ -36,7 +42,8 @@ const LOAD_TIME: readonly (readonly [RegExp, string])[] = [
   [/^__param$|^__modver$|^\.gnu\.linkonce\.this_module$|^\.init_array$|^\.ctors$|^\.modinfo$|^__ksymtab/, 'the module loader reads this section itself at load'],
 ];
 
-export function checkBaseSection(base: string, object: string): SectionVerdict {
+/** `machine`: the livepatch's ELF e_machine (omitted: the most restrictive rules apply) */
+export function checkBaseSection(base: string, object: string, machine?: number): SectionVerdict {
   if (base === '__jump_table') {
     if (object === 'vmlinux') return { ok: true };
     return {
@@ -48,10 +55,10 @@ export function checkBaseSection(base: string, object: string): SectionVerdict {
   for (const [re, why] of LOAD_TIME) {
     if (re.test(base)) return { ok: false, code: 'LOAD_TIME_SECTION', why, hint: 'move the reference into ordinary function code or data' };
   }
-  if (/^\.data\.\.ro_after_init/.test(base) && object !== 'vmlinux') {
+  if (/^\.data\.\.ro_after_init/.test(base) && object !== 'vmlinux' && !lateWriteRule(machine)) {
     return {
       ok: false, code: 'RO_AFTER_INIT_MODULE',
-      why: `.data..ro_after_init becomes read-only after the patch initialises; a relocation to module '${object}' may be applied later`,
+      why: `.data..ro_after_init becomes read-only after the patch initialises; a relocation to module '${object}' may be applied later, ${lateWriteFailure(machine) ? `and the kernel then faults (${lateWriteFailure(machine)})` : `and no kernel of this architecture was shown to write late relocations into read-only module memory (shown on: ${lateWriteArches().join(', ')})`}`,
       hint: 'keep the pointer in ordinary .data',
     };
   }

@@ -359,7 +359,7 @@ function hazards(sim: Sim): void {
       if (k) objs.add(k.object);
     }
     for (const o of objs) {
-      const v = checkBaseSection(s.base, o);
+      const v = checkBaseSection(s.base, o, p.elf.header.e_machine);
       if (!v.ok) sim.findings.push({ severity: 'warning', code: v.code!, message: `${p.file}: section '${s.name}': ${v.why}; ${v.hint}` });
     }
     if (p.elf.header.e_machine === EM_AARCH64 && /^\.(text|rodata)/.test(s.base)) {

@@ -192,7 +192,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
       if (!p) continue;
       if (object !== 'vmlinux' && p.object === 'vmlinux') err('KLP_VMLINUX_IN_MODULE_SECTION', `${at} (${s.name}): vmlinux symbol '${p.name}' in a module-specific section; the kernel rejects this (5.8+)`);
       if (object === 'vmlinux' && p.object !== 'vmlinux') err('KLP_MODULE_IN_VMLINUX_SECTION', `${at} (${s.name}): symbol '${p.name}' of module '${p.object}' in a vmlinux section; it cannot resolve when the patch loads`);
-      const v = checkBaseSection(base.name, p.object);
+      const v = checkBaseSection(base.name, p.object, h.e_machine);
       if (!v.ok) err(v.code!, `${at}: ${v.why}`);
       if (ord?.has(off)) err('KLP_DUPLICATE_SITE', `${at}: an ordinary relocation also writes this place; the relocation would be applied twice`);
       if (baseData) {

@@ -2,9 +2,13 @@
 # Real-kernel proof of klp-convert on a second architecture, under qemu TCG.
 #
 #   bash test/kernel-cross/run.sh ppc64le          # npm run test:kernel:cross
+#   KLP_KERNEL=7.2 bash test/kernel-cross/run.sh arm64   # KLP_KERNEL=7.2 KLP_ARCH=arm64 npm run test:kernel
 #
-# Cross-builds Debian's linux-source-6.12 (tinyconfig + <arch>.config) into
-# ${KLP_CROSS_CACHE:-~/.cache/klp-convert/kernel-<arch>}, builds test/kernel/modules out of tree
+# ppc64le and s390x: cross-builds Debian's linux-source-6.12 (tinyconfig + <arch>.config) into
+# ${KLP_CROSS_CACHE:-~/.cache/klp-convert/kernel-<arch>}; they are proven on 6.12 only (another
+# KLP_KERNEL skips everything, saying so).  arm64: the kernel comes from
+# test/kernel/build-kernel.sh (KLP_ARCH=arm64, KLP_KERNEL, default 7.2; arm64 has livepatch since
+# 6.17, so 6.1 and 6.12 are skipped).  Then it builds test/kernel/modules out of tree
 # for that architecture, generates the maps and converts the livepatches with OUR CLI, then boots
 # each case of test/kernel/cases (those that are not x86-specific) in qemu and checks the kernel's
 # messages exactly as test/kernel/run.sh does.
@@ -21,8 +25,42 @@ shared=${KLP_SHARED:-$repo/../shared}
 t_start=$(date +%s)
 
 arch=${1:-}
+line=${KLP_KERNEL:-}
+pass=0
+fail=0
+# shellcheck source=test/kernel/lib.sh
+. "$kdir/lib.sh"
+# only_on LINE...: skip the whole run (exit 0, saying why) unless KLP_KERNEL is one of LINE...
+only_on() {
+	local why=$1
+	shift
+	[[ " $* " == *" $line "* ]] && return
+	skip "all-cases" "$why"
+	summary
+	exit 0
+}
 case $arch in
+arm64)
+	line=${line:-7.2}
+	only_on "arm64 has HAVE_LIVEPATCH since Linux 6.17: KLP_KERNEL=$line has no livepatch on arm64 (use 7.2)" 7.2
+	karch=arm64
+	cross=aarch64-linux-gnu-
+	debarch=arm64
+	packages=(qemu-system-arm gcc-aarch64-linux-gnu)
+	qemu="qemu-system-aarch64"
+	image=arch/arm64/boot/Image
+	elf_desc='ELF 64-bit LSB relocatable, ARM aarch64'
+	console=ttyAMA0
+	# -cpu max with the cheap (implementation-defined) pointer-authentication algorithm: TCG
+	# emulates QARMA, the architected one, several times slower
+	qemu_args=(-M virt -cpu max,pauth-impdef=on -m 512 -smp 1 -nographic -no-reboot)
+	skip_cases=(dup)
+	benign=()
+	make_targets=(Image modules)
+	;;
 ppc64le)
+	line=${line:-6.12}
+	only_on "ppc64le is proven on Linux 6.12 only (KLP_KERNEL=$line is not built for it)" 6.12
 	karch=powerpc
 	cross=powerpc64le-linux-gnu-
 	debarch=ppc64el
@@ -45,6 +83,8 @@ ppc64le)
 	make_targets=(vmlinux modules)
 	;;
 s390x)
+	line=${line:-6.12}
+	only_on "s390x is proven on Linux 6.12 only (KLP_KERNEL=$line is not built for it)" 6.12
 	karch=s390
 	cross=s390x-linux-gnu-
 	debarch=s390x
@@ -59,7 +99,7 @@ s390x)
 	make_targets=(bzImage modules)
 	;;
 *)
-	echo "usage: $0 ppc64le|s390x" >&2
+	echo "usage: $0 arm64|ppc64le|s390x" >&2
 	exit 2
 	;;
 esac
@@ -73,10 +113,6 @@ parallel=${KLP_PARALLEL:-$(nproc)}
 fragment=$here/$arch.config
 src_tarball=/usr/src/linux-source-6.12.tar.xz
 
-pass=0
-fail=0
-# shellcheck source=test/kernel/lib.sh
-. "$kdir/lib.sh"
 die_check() {
 	bad "$1" "$2"
 	summary || true
@@ -85,7 +121,7 @@ die_check() {
 mkdir -p "$work" "$logs" "$cache"
 
 # --- 0. packages (host tools, cross compiler, qemu; the guest's busybox from Debian multiarch) ----
-need=(linux-source-6.12 "${packages[@]}" cpio flex bison bc libelf-dev libssl-dev xz-utils kmod rsync
+need=("${packages[@]}" cpio flex bison bc libelf-dev libssl-dev xz-utils kmod rsync
 	make gcc perl)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -119,58 +155,77 @@ fi
 export ARCH=$karch CROSS_COMPILE=$cross
 
 # --- 1. kernel (cached) ---------------------------------------------------------------------------
-version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-key=${version//[^A-Za-z0-9.+_-]/_}
-dir=$cache/$key
-tree=$dir/linux
-stamp=$dir/build.stamp
-buildlog=$dir/build.log
-mkdir -p "$dir"
-exec 9>"$dir/lock"
-flock 9 # one build per tree at a time
-kstep() {
-	note "kernel: $*"
-	if ! "$@" >>"$buildlog" 2>&1; then
-		tail -n 30 "$buildlog" >&2
-		die_check kernel-build "'$*' failed (log: $buildlog)"
+if [ "$arch" = arm64 ]; then
+	# test/kernel/build-kernel.sh builds and caches it (keyed by version, arch and config)
+	if ! tree=$(KLP_KERNEL=$line KLP_ARCH=arm64 bash "$kdir/build-kernel.sh" | tail -n1) || [ -z "$tree" ]; then
+		die_check kernel-build "KLP_ARCH=arm64 KLP_KERNEL=$line test/kernel/build-kernel.sh failed (see its messages above)"
 	fi
-}
-if [ -f "$stamp" ] && [ -f "$tree/vmlinux" ] && [ -f "$tree/$image" ] && cmp -s "$fragment" "$dir/config.done"; then
-	note "kernel: reusing $tree (built $(cat "$stamp"))"
+	stamp=$(dirname "$tree")/build.stamp
 else
-	rm -f "$stamp"
-	: >"$buildlog"
-	if [ ! -f "$tree/Makefile" ]; then
-		note "kernel: unpacking $src_tarball"
-		rm -rf "$dir/unpack" "$tree"
-		mkdir -p "$dir/unpack"
-		tar -C "$dir/unpack" -xf "$src_tarball"
-		mv "$(find "$dir/unpack" -mindepth 1 -maxdepth 1 -type d | head -n1)" "$tree"
-		rmdir "$dir/unpack"
+	need_src=linux-source-6.12
+	dpkg -s $need_src >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y $need_src >&2 || die_check packages "apt-get install $need_src failed"
+	version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	key=${version//[^A-Za-z0-9.+_-]/_}
+	dir=$cache/$key
+	tree=$dir/linux
+	stamp=$dir/build.stamp
+	buildlog=$dir/build.log
+	mkdir -p "$dir"
+	exec 9>"$dir/lock"
+	flock 9 # one build per tree at a time
+	kstep() {
+		note "kernel: $*"
+		if ! "$@" >>"$buildlog" 2>&1; then
+			tail -n 30 "$buildlog" >&2
+			die_check kernel-build "'$*' failed (log: $buildlog)"
+		fi
+	}
+	if [ -f "$stamp" ] && [ -f "$tree/vmlinux" ] && [ -f "$tree/$image" ] && cmp -s "$fragment" "$dir/config.done"; then
+		note "kernel: reusing $tree (built $(cat "$stamp"))"
+	else
+		rm -f "$stamp"
+		: >"$buildlog"
+		if [ ! -f "$tree/Makefile" ]; then
+			note "kernel: unpacking $src_tarball"
+			rm -rf "$dir/unpack" "$tree"
+			mkdir -p "$dir/unpack"
+			tar -C "$dir/unpack" -xf "$src_tarball"
+			mv "$(find "$dir/unpack" -mindepth 1 -maxdepth 1 -type d | head -n1)" "$tree"
+			rmdir "$dir/unpack"
+		fi
+		t0=$(date +%s)
+		if [ ! -f "$tree/.config" ] || ! cmp -s "$fragment" "$dir/config.done"; then
+			(cd "$tree" && kstep make tinyconfig)
+			(cd "$tree" && kstep scripts/kconfig/merge_config.sh -m .config "$fragment")
+			(cd "$tree" && kstep make olddefconfig)
+		fi
+		# every =y/=m of the fragment must survive olddefconfig
+		lost=
+		while IFS= read -r line; do
+			case $line in CONFIG_*=y | CONFIG_*=m) grep -qxF "$line" "$tree/.config" || lost+="$line " ;; esac
+		done <"$fragment"
+		[ -z "$lost" ] || die_check kernel-config "lost in olddefconfig: $lost"
+		cp "$fragment" "$dir/config.done"
+		(cd "$tree" && kstep make -j"$jobs" "${make_targets[@]}")
+		echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) in $(($(date +%s) - t0)) s" >"$stamp"
+		note "kernel: built in $(($(date +%s) - t0)) s"
 	fi
-	t0=$(date +%s)
-	if [ ! -f "$tree/.config" ] || ! cmp -s "$fragment" "$dir/config.done"; then
-		(cd "$tree" && kstep make tinyconfig)
-		(cd "$tree" && kstep scripts/kconfig/merge_config.sh -m .config "$fragment")
-		(cd "$tree" && kstep make olddefconfig)
-	fi
-	# every =y/=m of the fragment must survive olddefconfig
-	lost=
-	while IFS= read -r line; do
-		case $line in CONFIG_*=y | CONFIG_*=m) grep -qxF "$line" "$tree/.config" || lost+="$line " ;; esac
-	done <"$fragment"
-	[ -z "$lost" ] || die_check kernel-config "lost in olddefconfig: $lost"
-	cp "$fragment" "$dir/config.done"
-	(cd "$tree" && kstep make -j"$jobs" "${make_targets[@]}")
-	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) in $(($(date +%s) - t0)) s" >"$stamp"
-	note "kernel: built in $(($(date +%s) - t0)) s"
+	exec 9>&-
 fi
-exec 9>&-
 for f in vmlinux "$image" System.map modules.order usr/gen_init_cpio; do
 	[ -e "$tree/$f" ] || die_check kernel-build "$tree/$f is missing"
 done
 grep -qx CONFIG_LIVEPATCH=y "$tree/.config" || die_check kernel-config "CONFIG_LIVEPATCH=y missing"
 ok kernel "$(cat "$stamp"): $tree"
+# The late cases prove writes into read-only module memory only with STRICT_MODULE_RWX (forced on
+# arm64; optional on ppc64le and s390x, where the 6.12 test kernels leave it off).
+if grep -qx CONFIG_STRICT_MODULE_RWX=y "$tree/.config"; then
+	ok strict-module-rwx "the late cases write into read-only module text and data"
+elif [ "$arch" = arm64 ]; then
+	bad strict-module-rwx "CONFIG_STRICT_MODULE_RWX is off in $tree/.config"
+else
+	skip strict-module-rwx "CONFIG_STRICT_MODULE_RWX is off on this $arch kernel: the late cases do not write into read-only memory here"
+fi
 
 # --- 2. test modules (test/kernel/modules, built out of tree with ARCH/CROSS_COMPILE) ---------------
 mods=$work/modules
@@ -184,7 +239,7 @@ done
 ok modules-build "$elf_desc"
 
 livepatches=(test_klp_convert1 test_klp_convert2 test_klp_convert3 test_klp_convert_sections
-	test_klp_convert_data test_klp_convert_keys test_klp_convert_dash)
+	test_klp_convert_data test_klp_convert_keys test_klp_convert_dash test_klp_convert_roai)
 declare -A resolve_of=(
 	[test_klp_convert3]=test_klp_convert3.resolve
 	[test_klp_convert_wrongpos]=test_klp_convert_wrongpos.resolve
@@ -208,9 +263,11 @@ make_overlay() {
 		cat "$tree/modules.order"
 		for e in "$@"; do echo "$e"; done
 	} >"$d/modules.order"
+	local s
 	while IFS= read -r e; do
-		e=${e%.o}
-		if [ -n "$(modinfo -F livepatch "$d/$e.ko" 2>/dev/null)" ]; then echo "$e.o"; fi
+		s=${e%.o}
+		s=${s%.ko}
+		if [ -n "$(modinfo -F livepatch "$d/$s.ko" 2>/dev/null)" ]; then echo "$e"; fi
 	done <"$d/modules.order" >"$d/modules.livepatch"
 }
 make_overlay "$work/objtree-baseline"
@@ -255,13 +312,19 @@ convert() {
 	cli "dump-$lp" dump -r "$conv_dir/$lp.ko" || true
 	cp "$work/cli/dump-$lp.out" "$work/dump/$lp.relocs"
 }
+# refusals that are the expected verdict on some architectures (src/klp/arch-rules.ts)
+declare -A may_refuse=([test_klp_convert_roai]='.data..ro_after_init becomes read-only')
 for lp in "${livepatches[@]}"; do
 	if ! convert "$lp"; then
+		if [ -n "${may_refuse[$lp]:-}" ] && grep -qF -- "${may_refuse[$lp]}" "$work/cli/convert-$lp.out"; then
+			ok "convert-$lp" "refused on $arch: $(first_line "$work/cli/convert-$lp.out")"
+			continue
+		fi
 		bad "convert-$lp" "$(cat "$why_dir/$lp")"
 	elif ! cli "check-$lp" check --symbols "$klpx" "$conv_dir/$lp.ko"; then
 		bad "convert-$lp" "klp-convert check: $(first_line "$work/cli/check-$lp.out")"
 	else
-		ok "convert-$lp" "$(grep -c 'R_PPC64_\|R_390_' "$work/dump/$lp.relocs" || true) relocation lines"
+		ok "convert-$lp" "$(grep -c 'R_PPC64_\|R_390_\|R_AARCH64_' "$work/dump/$lp.relocs" || true) relocation lines"
 	fi
 done
 convert test_klp_convert_wrongpos || true
@@ -438,4 +501,41 @@ for c in "${selected[@]}"; do
 	esac
 	tail -n +2 "$work/results/$c" 2>/dev/null || true
 done
+
+# --- 7. a refusal must be the kernel's verdict: where the converter refused the roai livepatch
+# (module references from .data..ro_after_init), convert it by hand (test/kernel/hand-convert.py,
+# little-endian ELF64 only) and boot roai-late: the kernel must fail when the target loads.
+roai_refused() {
+	local ko=$conv_dir/test_klp_convert_roai.hand.ko log=$logs/roai-late-hand.log d=$work/roai-hand
+	if [ -f "$conv_dir/test_klp_convert_roai.ko" ]; then return; fi
+	if [ "$(od -An -tx1 -j5 -N1 "$mods/test_klp_convert_roai.ko" | tr -d ' ')" != 01 ]; then
+		skip roai-late-hand "the hand converter reads little-endian ELF only"
+		return
+	fi
+	rm -rf "$d"
+	mkdir -p "$d/cases"
+	if ! python3 "$kdir/hand-convert.py" "$mods/test_klp_convert_roai.ko" "$ko" \
+		data_static_small=test_klp_convert_mod,0 data_global_large=test_klp_convert_mod,0 >"$d/hand.out" 2>&1; then
+		bad roai-late-hand "hand-convert.py failed: $(first_line "$d/hand.out")"
+		return
+	fi
+	sed -n 's/^> //p' "$kdir/cases/roai-late.case" >"$d/cases/roai-late.sh"
+	{
+		sed -e '/\/lib\/klp\//d' -e '/\/cases\//d' "$work/initramfs.list"
+		echo "file /lib/klp/test_klp_convert_mod.ko $mods/test_klp_convert_mod.ko 0644 0 0"
+		echo "file /lib/klp/test_klp_convert_roai.ko $ko 0644 0 0"
+		echo "file /cases/roai-late.sh $d/cases/roai-late.sh 0644 0 0"
+	} >"$d/initramfs.list"
+	"$tree/usr/gen_init_cpio" "$d/initramfs.list" | gzip -1 >"$d/initramfs.cpio.gz"
+	timeout "$boot_timeout" "$qemu" "${qemu_args[@]}" -kernel "$tree/$image" -initrd "$d/initramfs.cpio.gz" \
+		-append "console=$console panic=-1 oops=panic klptest=roai-late" </dev/null >"$log" 2>&1 || true
+	local oops
+	oops=$(tr -d '\r' <"$log" | grep -a -m2 -E 'Unable to handle kernel|Oops:' | sed 's/^\[ *[0-9.]*\] //' | tr '\n' ' ')
+	if [ -n "$oops" ] && grep -qa 'KLPT $ insmod /lib/klp/test_klp_convert_mod.ko' "$log"; then
+		ok roai-late-hand "refusal confirmed: loading the target after the hand-converted patch: $oops"
+	else
+		bad roai-late-hand "the converter refuses .data..ro_after_init module references on $arch, but the kernel applied them late without faulting (log: $log)"
+	fi
+}
+roai_refused
 summary

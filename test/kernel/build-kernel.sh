@@ -1,41 +1,75 @@
 #!/bin/bash
-# Build (or reuse) a small livepatch-capable Linux 6.12 kernel tree for the real-kernel tests.
+# Build (or reuse) a small livepatch-capable Linux kernel tree for the real-kernel tests.
 #
 #   test/kernel/build-kernel.sh            # prints the tree path as the last stdout line
+#   KLP_KERNEL=7.2 KLP_ARCH=arm64 test/kernel/build-kernel.sh
+#
+# KLP_KERNEL picks the kernel line (6.1, 6.12 (default) or 7.2), KLP_ARCH the architecture
+# (x86_64 (default) or arm64, cross-built with gcc-aarch64-linux-gnu).  Sources are Debian's
+# linux-source-<line> packages: 6.1 and 6.12 from the system's apt (bookworm), 7.2 from sid
+# through scripts/debian-sid.sh (a private sources list; the .deb is cached, see kernel-source.sh).
 #
 # The tree lives OUTSIDE the repository, in
 #   ${KLP_KERNEL_CACHE:-$HOME/.cache/klp-convert/kernel}/<key>/linux
-# where <key> = <linux-source package version>-<sha256(config fragments), 12 hex digits>.
-# The fragments merged on top of tinyconfig: the shared kernel-6.12-livepatch.config, then
-# test/kernel/kernel-extra.config.  A stamp file marks a finished build, so a warm run takes well under a second.
-# <cache>/current is a symlink to the last tree that was built or reused.
+# where <key> = <linux-source package version>[-<arch> unless x86_64]-<sha256(config fragments), 12 hex>.
+# The fragments merged on top of tinyconfig, in order:
+#   x86_64: the shared kernel-6.12-livepatch.config, then test/kernel/kernel-extra.config, then
+#           test/kernel/configs/<line>-x86_64.config when it exists
+#   arm64:  test/kernel/configs/arm64.config, then kernel-extra.config, then
+#           test/kernel/configs/<line>-arm64.config when it exists
+# A stamp file marks a finished build, so a warm run takes well under a second.
+# <cache>/current is a symlink to the last x86_64 6.12 tree that was built or reused
+# (<cache>/current-<line>-<arch> for the others).
 #
 # Environment:
+#   KLP_KERNEL        6.1 | 6.12 | 7.2 (default 6.12)
+#   KLP_ARCH          x86_64 | arm64 (default x86_64)
 #   KLP_KERNEL_CACHE  cache directory (default $HOME/.cache/klp-convert/kernel)
 #   KLP_SHARED        directory holding reference/kernel-6.12-livepatch.config
 #                     (default: <repo>/../shared)
-#   KLP_CONFIG        config fragment to merge (default $KLP_SHARED/reference/kernel-6.12-livepatch.config)
+#   KLP_CONFIG        first config fragment (default: per arch, above)
 #   KLP_EXTRA_CONFIG  second fragment merged after it (default test/kernel/kernel-extra.config:
 #                     CONFIG_JUMP_LABEL=y for the static-key test); set it empty to skip
 #   KLP_JOBS          make -j value (default: number of CPUs)
+#   KLP_CONFIGURE_ONLY=1  stop after configuring and checking the fragments (prints the tree)
 #   KLP_VERBOSE=1     show the kernel build output instead of writing it to <key>/build.log only
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 shared=${KLP_SHARED:-$repo/../shared}
-fragment=${KLP_CONFIG:-$shared/reference/kernel-6.12-livepatch.config}
-extra=${KLP_EXTRA_CONFIG-$here/kernel-extra.config}
+line=${KLP_KERNEL:-6.12}
+arch=${KLP_ARCH:-x86_64}
 cache=${KLP_KERNEL_CACHE:-$HOME/.cache/klp-convert/kernel}
 jobs=${KLP_JOBS:-$(nproc)}
-src_tarball=/usr/src/linux-source-6.12.tar.xz
 
 log() { echo "build-kernel: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+case $line in 6.1 | 6.12 | 7.2) ;; *) die "KLP_KERNEL=$line: this script builds 6.1, 6.12 or 7.2" ;; esac
+case $arch in
+x86_64)
+	default_fragment=$shared/reference/kernel-6.12-livepatch.config
+	packages=(qemu-system-x86 busybox-static)
+	image=arch/x86/boot/bzImage
+	make_env=()
+	make_targets=(bzImage vmlinux modules)
+	;;
+arm64)
+	default_fragment=$here/configs/arm64.config
+	packages=(qemu-system-arm gcc-aarch64-linux-gnu)
+	image=arch/arm64/boot/Image
+	make_env=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	make_targets=(Image vmlinux modules)
+	;;
+*) die "KLP_ARCH=$arch: this script builds x86_64 or arm64 (ppc64le and s390x: test/kernel-cross/run.sh)" ;;
+esac
+fragment=${KLP_CONFIG:-$default_fragment}
+extra=${KLP_EXTRA_CONFIG-$here/kernel-extra.config}
+line_fragment=$here/configs/$line-$arch.config
+
 # --- 1. packages -------------------------------------------------------------------------------
-packages=(linux-source-6.12 qemu-system-x86 busybox-static cpio flex bison bc libelf-dev libssl-dev
-	xz-utils kmod rsync gcc make)
+packages+=(cpio flex bison bc libelf-dev libssl-dev xz-utils kmod rsync gcc make)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -56,23 +90,31 @@ if [ -n "$extra" ]; then
 	[ -f "$extra" ] || die "extra config fragment not found: $extra"
 	fragments+=("$(realpath "$extra")")
 fi
+[ ! -f "$line_fragment" ] || fragments+=("$line_fragment")
+# the source tarball and its package version (installs or downloads the package when needed)
+src=$(bash "$here/kernel-source.sh" "$line") || die "no linux-source-$line (see kernel-source.sh's messages)"
+version=${src%%$'\t'*}
+src_tarball=${src#*$'\t'}
 [ -f "$src_tarball" ] || die "kernel source not found: $src_tarball"
 
 # --- 2. cache key --------------------------------------------------------------------------------
-version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 frag_sum=$(cat "${fragments[@]}" | sha256sum | cut -c1-12)
-key="${version//[^A-Za-z0-9.+_-]/_}-$frag_sum"
+key=${version//[^A-Za-z0-9.+_-]/_}
+[ "$arch" = x86_64 ] || key+=-$arch
+key+=-$frag_sum
 dir=$cache/$key
 tree=$dir/linux
 stamp=$dir/build.stamp
 mkdir -p "$dir"
+current=current
+[ "$line-$arch" = 6.12-x86_64 ] || current=current-$line-$arch
 
 publish() {
-	ln -sfn "$key/linux" "$cache/current.tmp" && mv -Tf "$cache/current.tmp" "$cache/current"
+	ln -sfn "$key/linux" "$cache/$current.tmp" && mv -Tf "$cache/$current.tmp" "$cache/$current"
 	echo "$tree"
 }
 
-if [ -f "$stamp" ] && [ -f "$tree/arch/x86/boot/bzImage" ] && [ -f "$tree/vmlinux" ]; then
+if [ -f "$stamp" ] && [ -f "$tree/$image" ] && [ -f "$tree/vmlinux" ]; then
 	log "reusing $tree (built $(cat "$stamp"))"
 	publish
 	exit 0
@@ -123,35 +165,45 @@ fi
 cd "$tree"
 cat "${fragments[@]}" >"$dir/config.wanted"
 if [ ! -f .config ] || [ ! -f "$dir/config.done" ] || ! cmp -s "$dir/config.wanted" "$dir/config.done"; then
-	run make tinyconfig
-	run scripts/kconfig/merge_config.sh -m .config "${fragments[@]}"
-	run make olddefconfig
+	run make "${make_env[@]}" tinyconfig
+	run env "${make_env[@]}" scripts/kconfig/merge_config.sh -m .config "${fragments[@]}"
+	run make "${make_env[@]}" olddefconfig
 	cp "$dir/config.wanted" "$dir/config.done"
 fi
 
-# Every =y/=m line of the fragment must have survived olddefconfig.
+# Every =y/=m line of the fragment must have survived olddefconfig, except the options that a
+# line fragment declares absent on its line ("# klp-absent: CONFIG_A CONFIG_B").
+absent=$(sed -n 's/^# klp-absent://p' "${fragments[@]}" | tr '\n' ' ')
 bad=0
-while IFS= read -r line; do
-	case $line in
+while IFS= read -r want; do
+	case $want in
 	CONFIG_*=y | CONFIG_*=m) ;;
 	*) continue ;;
 	esac
-	opt=${line%%=*}
-	if ! grep -qxF "$line" .config; then
+	opt=${want%%=*}
+	if ! grep -qxF "$want" .config; then
 		got=$(grep -E "^($opt=|# $opt is not set)" .config || true)
-		if [ "$opt" = CONFIG_TEST_LIVEPATCH ]; then
-			log "warning: $line is not in .config (the option does not exist in 6.12; the selftest modules live in tools/testing/selftests/livepatch/test_modules)"
+		if [[ " $absent " == *" $opt "* ]]; then
+			log "note: $want is not in .config ($opt does not exist, or has no prompt, on $line: see ${line_fragment#"$repo"/})"
+		elif [ "$opt" = CONFIG_TEST_LIVEPATCH ]; then
+			log "warning: $want is not in .config (absent since 6.11, where the selftest modules live in tools/testing/selftests/livepatch/test_modules; before, it sits behind RUNTIME_TESTING_MENU, off in tinyconfig; the tests do not need it)"
 		else
-			log "error: $line did not survive olddefconfig (.config has: ${got:-nothing}); a dependency is missing (e.g. MINIX_FS needs MISC_FILESYSTEMS=y)"
+			log "error: $want did not survive olddefconfig (.config has: ${got:-nothing}); a dependency is missing (e.g. MINIX_FS needs MISC_FILESYSTEMS=y)"
 			bad=1
 		fi
 	fi
 done <"$dir/config.wanted"
 [ $bad -eq 0 ] || die "config fragments not fully applied; fix ${fragments[*]}"
 
+if [ "${KLP_CONFIGURE_ONLY:-0}" = 1 ]; then
+	log "configured $tree (KLP_CONFIGURE_ONLY=1: not built)"
+	echo "$tree"
+	exit 0
+fi
+
 # --- 5. build ------------------------------------------------------------------------------------
-run make -j"$jobs" bzImage vmlinux modules
-if [ ! -f arch/x86/boot/bzImage ] || [ ! -f vmlinux ] || [ ! -f System.map ]; then die "build produced no bzImage/vmlinux/System.map"; fi
+run make "${make_env[@]}" -j"$jobs" "${make_targets[@]}"
+if [ ! -f "$image" ] || [ ! -f vmlinux ] || [ ! -f System.map ]; then die "build produced no $image/vmlinux/System.map"; fi
 
 t1=$(date +%s)
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) in $((t1 - t0)) s" >"$stamp"
