@@ -24,7 +24,7 @@ function ioExit(role: 'input' | 'output', errno: string): number {
 }
 
 /** KlpError codes that mean "an input is not what it must be": exit 65 like a malformed file */
-const BAD_INPUT = new Set(['TARGET_UNKNOWN', 'TARGET_BAD_KALLSYMS', 'TARGET_MAP_01', 'TARGET_AMBIGUOUS']);
+const BAD_INPUT = new Set(['TARGET_UNKNOWN', 'TARGET_BAD_KALLSYMS', 'TARGET_MAP_01']);
 
 export function warn(msg: string): void {
   process.stderr.write(`${PROG}: warning: ${msg}\n`);

@@ -4,12 +4,12 @@
  * (`symbols --format ext`), or a captured /proc/kallsyms (a file, or a directory holding
  * `kallsyms` and optionally `modules`). Told apart by what is on disk, never by the name.
  *
- * A small discovery of its own for now; `symbols --objtree` grows the same knowledge for debug
- * packages (kernel-tree.ts), and the two are meant to become one.
+ * Directories are found by kernel-tree.ts, as for `symbols --objtree`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KlpError } from './errors.js';
+import { findKernelTree, type KernelTree } from './kernel-tree.js';
 import { HEADER_EXT, HEADER_EXT1 } from './symbol-map.js';
 
 export type TargetKind = 'tree' | 'debug-dir' | 'ext-map' | 'kallsyms';
@@ -24,6 +24,8 @@ export interface TargetLocation {
   modules?: string;
   /** kernel release, when the target says (include/config/kernel.release, the debug dir's name) */
   release?: string;
+  /** the tree's files (tree, debug-dir), as `symbols --objtree` finds them */
+  tree?: KernelTree;
 }
 
 const isFile = (p: string): boolean => fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
@@ -53,18 +55,12 @@ export function locateTarget(arg: string): TargetLocation {
     const k = locateFile(path.join(arg, 'kallsyms'));
     return { ...k, arg };
   }
-  if (isFile(path.join(arg, 'vmlinux'))) {
-    const release = readRelease(arg);
-    const tree = isFile(path.join(arg, 'Makefile')) && (isFile(path.join(arg, '.config')) || isFile(path.join(arg, 'modules.order')));
-    return { kind: tree ? 'tree' : 'debug-dir', arg, path: arg, ...(release ? { release } : {}) };
+  if (!isFile(path.join(arg, 'vmlinux')) && !['usr/lib/debug/lib/modules', 'lib/modules', 'kernel'].some((d) => isDir(path.join(arg, d)))) {
+    throw new KlpError('TARGET_UNKNOWN', `${arg}: not a kernel target: no vmlinux, no usr/lib/debug/lib/modules/<version>/vmlinux, no kallsyms file; give a build tree, a debug package, an extended map or a /proc/kallsyms capture`);
   }
-  const debugRoot = path.join(arg, 'usr/lib/debug/lib/modules');
-  if (isDir(debugRoot)) {
-    const vers = fs.readdirSync(debugRoot).filter((v) => isFile(path.join(debugRoot, v, 'vmlinux'))).sort();
-    if (vers.length === 1) return { kind: 'debug-dir', arg, path: path.join(debugRoot, vers[0]!), release: vers[0]! };
-    if (vers.length > 1) throw new KlpError('TARGET_AMBIGUOUS', `${arg}: holds debug symbols of ${vers.length} kernels (${vers.join(', ')}); give one of ${debugRoot}/<version> as --target`);
-  }
-  throw new KlpError('TARGET_UNKNOWN', `${arg}: not a kernel target: no vmlinux, no usr/lib/debug/lib/modules/<version>/vmlinux, no kallsyms file; give a build tree, a debug package, an extended map or a /proc/kallsyms capture`);
+  // the same layouts `symbols --objtree` takes, with the same errors and fixes
+  const tree = findKernelTree(arg);
+  return { kind: tree.kind === 'build-tree' ? 'tree' : 'debug-dir', arg, path: tree.root, tree, ...(tree.release !== undefined ? { release: tree.release } : {}) };
 }
 
 function locateFile(p: string): TargetLocation {
@@ -78,43 +74,4 @@ function locateFile(p: string): TargetLocation {
     throw new KlpError('TARGET_MAP_01', `${p}: a 0.1 symbol map has no positions, so it cannot say what the kernel will resolve; write the extended map with 'klp-convert symbols --format ext'`);
   }
   throw new KlpError('TARGET_UNKNOWN', `${p}: neither an extended symbol map ('${HEADER_EXT}') nor a /proc/kallsyms capture ("<address> <type> <name>[\\t[module]]" lines)`);
-}
-
-function readRelease(dir: string): string | undefined {
-  const p = path.join(dir, 'include/config/kernel.release');
-  if (isFile(p)) return fs.readFileSync(p, 'latin1').trim() || undefined;
-  // a debug package's lib/modules/<version>
-  const base = path.basename(path.resolve(dir));
-  return /^\d+\.\d+/.test(base) ? base : undefined;
-}
-
-const MODULE_SUFFIXES = ['.ko', '.ko.xz', '.ko.zst', '.ko.gz'];
-
-/**
- * listModuleFiles returns the module files of a debug directory: the modules.order entries when
- * the directory has one (Debian 6.12), else every .ko[.xz|.zst|.gz] below it (Debian 7.2 ships no
- * modules.order there), as paths relative to `dir`, sorted.
- */
-export function listModuleFiles(dir: string): string[] {
-  const order = path.join(dir, 'modules.order');
-  if (isFile(order)) {
-    const out: string[] = [];
-    for (const e of fs.readFileSync(order, 'latin1').split('\n')) {
-      if (e === '') continue;
-      const stem = e.replace(/\.(ko|o)$/, '');
-      const hit = MODULE_SUFFIXES.map((s) => stem + s).find((f) => isFile(path.join(dir, f)));
-      if (hit) out.push(hit);
-    }
-    if (out.length > 0) return out.sort();
-  }
-  const out: string[] = [];
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(r);
-      else if (MODULE_SUFFIXES.some((s) => e.name.endsWith(s))) out.push(r);
-    }
-  };
-  walk('');
-  return out.sort();
 }

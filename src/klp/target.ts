@@ -14,10 +14,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KlpError } from './errors.js';
-import { emitHeader, emitModule, emitVmlinux, mapContext, Sink, type ModuleEntry } from './generate-map.js';
-import { kernelModuleName, moduleFileBase } from './modname.js';
+import { emitHeader, emitModule, emitVmlinux, mapContext, planTree, Sink, type ModuleEntry } from './generate-map.js';
 import { parseSymbolMap, type SymbolCandidate, type SymbolMap } from './symbol-map.js';
-import { KALLSYMS_LINE, listModuleFiles, locateTarget, type TargetKind, type TargetLocation } from './target-discover.js';
+import { KALLSYMS_LINE, locateTarget, type TargetKind, type TargetLocation } from './target-discover.js';
 
 export interface KernelTarget {
   /** short name for the matrix */
@@ -84,44 +83,20 @@ function renumber(list: SymbolCandidate[]): SymbolCandidate[] {
 
 /** A build tree or a debug directory: vmlinux plus the wanted modules, read in the ext map's form. */
 function fromTree(loc: TargetLocation, opts: LoadTargetOptions): KernelTarget {
-  const dir = loc.path;
-  const files = loc.kind === 'tree' ? treeModuleFiles(dir) : listModuleFiles(dir);
-  const all = new Map<string, string>();
-  for (const f of files) {
-    const k = kernelModuleName(f);
-    if (!all.has(k)) all.set(k, f);
-  }
-  const ctx = mapContext(dir, 'ext');
+  // the modules `symbols --objtree` would map (planTree: modules.order or kernel/**, the file of each)
+  const plan = planTree(loc.tree!);
+  const all = new Map<string, ModuleEntry>();
+  for (const m of plan.modules) if (!all.has(m.kname)) all.set(m.kname, m);
+  const ctx = mapContext(plan.objtree, 'ext');
   const out = new Sink(1 << 20);
   emitHeader(ctx, out);
-  emitVmlinux(ctx, path.join(dir, 'vmlinux'), out);
+  emitVmlinux(ctx, plan.vmlinux, out);
   for (const o of [...opts.objects].sort()) {
-    const f = all.get(o);
-    if (f === undefined) continue;
-    const stem = f.replace(/\.(o|ko|ko\.xz|ko\.zst|ko\.gz)$/, '');
-    const m: ModuleEntry = { entry: f, stem, file: path.join(dir, f), base: moduleFileBase(f), kname: o };
-    emitModule(ctx, m, out);
+    const m = all.get(o);
+    if (m !== undefined) emitModule(ctx, m, out);
   }
   const text = Buffer.from(out.result()).toString('latin1');
-  return fromMap(loc, parseSymbolMap(text, dir, opts.names), new Set(all.keys()));
-}
-
-/** a build tree's modules: the modules.order entries, as <stem>.o when present, else .ko */
-function treeModuleFiles(dir: string): string[] {
-  const order = path.join(dir, 'modules.order');
-  if (!fs.existsSync(order)) throw new KlpError('TREE_NO_MODULES_ORDER', `${order}: no such file; build the modules first (make modules)`);
-  const out: string[] = [];
-  for (const e of fs.readFileSync(order, 'latin1').split('\n')) {
-    if (e === '') continue;
-    const stem = e.replace(/\.(ko|o)$/, '');
-    for (const ext of ['.o', '.ko', '.ko.zst', '.ko.xz', '.ko.gz']) {
-      if (fs.existsSync(path.join(dir, stem + ext))) {
-        out.push(stem + ext);
-        break;
-      }
-    }
-  }
-  return out;
+  return fromMap(loc, parseSymbolMap(text, plan.objtree, opts.names), new Set(all.keys()));
 }
 
 /** pseudo-modules of /proc/kallsyms that are not modules: [bpf], [__builtin__ftrace], ... */
