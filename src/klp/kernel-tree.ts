@@ -46,10 +46,10 @@ const MODULE_FILE = /\.ko(\.zst|\.xz|\.gz)?$/;
 function statOf(p: string): fs.Stats | undefined {
   return fs.statSync(p, { throwIfNoEntry: false });
 }
-function isFile(p: string): boolean {
+export function isFile(p: string): boolean {
   return statOf(p)?.isFile() ?? false;
 }
-function isDir(p: string): boolean {
+export function isDir(p: string): boolean {
   return statOf(p)?.isDirectory() ?? false;
 }
 

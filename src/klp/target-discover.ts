@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KlpError } from './errors.js';
-import { findKernelTree, type KernelTree } from './kernel-tree.js';
+import { findKernelTree, isDir, isFile, type KernelTree } from './kernel-tree.js';
 import { HEADER_EXT, HEADER_EXT1 } from './symbol-map.js';
 
 export type TargetKind = 'tree' | 'debug-dir' | 'ext-map' | 'kallsyms';
@@ -28,8 +28,6 @@ export interface TargetLocation {
   tree?: KernelTree;
 }
 
-const isFile = (p: string): boolean => fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
-const isDir = (p: string): boolean => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 
 function firstLine(p: string): string {
   const fd = fs.openSync(p, 'r');
