@@ -15,6 +15,8 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 shared=${KLP_SHARED:-$repo/../shared}
+# a clone outside the workplace finds the shared references at their usual place
+[ -d "$shared" ] || [ -n "${KLP_SHARED:-}" ] || shared=/work/shared
 export KLP_KERNEL=${KLP_KERNEL:-6.12}
 case $KLP_KERNEL in
 6.12) series=$repo/kbuild ;;

@@ -22,6 +22,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 kdir=$repo/test/kernel # the x86 harness: modules/, cases/, lib.sh (read only)
 shared=${KLP_SHARED:-$repo/../shared}
+# a clone outside the workplace finds the shared references at their usual place
+[ -d "$shared" ] || [ -n "${KLP_SHARED:-}" ] || shared=/work/shared
 t_start=$(date +%s)
 
 arch=${1:-}

@@ -38,6 +38,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 shared=${KLP_SHARED:-$repo/../shared}
+# a clone outside the workplace finds the shared references at their usual place
+[ -d "$shared" ] || [ -n "${KLP_SHARED:-}" ] || shared=/work/shared
 line=${KLP_KERNEL:-6.12}
 arch=${KLP_ARCH:-x86_64}
 cache=${KLP_KERNEL_CACHE:-$HOME/.cache/klp-convert/kernel}

@@ -45,6 +45,8 @@ arm64 | ppc64le | s390x) exec bash "$repo/test/kernel-cross/run.sh" "$KLP_ARCH" 
 	;;
 esac
 shared=${KLP_SHARED:-$repo/../shared}
+# a clone outside the workplace finds the shared references at their usual place
+[ -d "$shared" ] || [ -n "${KLP_SHARED:-}" ] || shared=/work/shared
 # 6.12 keeps the historical work/ and logs/; the other lines get work-<line>/ and logs-<line>/
 sfx=
 [ "$KLP_KERNEL" = 6.12 ] || sfx=-$KLP_KERNEL
