@@ -61,8 +61,8 @@ export interface ThreadOutput {
   vmlinux?: { start: number; end: number; lines: number };
   /** chunk index, [start, end), lines */
   chunks: { chunk: number; start: number; end: number; lines: number }[];
-  /** module indexes left out as livepatch modules (modinfo key) */
-  skipped: number[];
+  /** modules left out as livepatch modules (modinfo key): index and the file read (see openModule) */
+  skipped: { index: number; file: string }[];
   /** the first object that failed: 0 = vmlinux, 1 + i = module i; with the message */
   failed?: { unit: number; message: string };
 }
@@ -83,7 +83,7 @@ export function runChunks(ctx: MapContext, modules: readonly ModuleEntry[], shar
     for (let i = c * CHUNK; i < end; i++) {
       const m = modules[i]!;
       try {
-        if (!emitModule(ctx, m, out)) res.skipped.push(i);
+        if (!emitModule(ctx, m, out)) res.skipped.push({ index: i, file: m.file });
       } catch (e) {
         res.failed = { unit: 1 + i, message: (e as Error).message };
         Atomics.store(shared, STOP, 1);
@@ -195,7 +195,7 @@ async function joinThreads(opts: GenerateOptions, tree: KernelTree, jobs: number
   // join: header, vmlinux, chunks in order (views, written one after the other)
   let lines = headerLines;
   const byChunk: { o: ThreadOutput; start: number; end: number }[] = [];
-  const skipped = new Set<number>();
+  const skipped = new Map<number, string>();
   let vm: { o: ThreadOutput; start: number; end: number } | undefined;
   for (const o of outputs) {
     if (o.vmlinux !== undefined) {
@@ -206,7 +206,7 @@ async function joinThreads(opts: GenerateOptions, tree: KernelTree, jobs: number
       byChunk[c.chunk] = { o, start: c.start, end: c.end };
       lines += c.lines;
     }
-    for (const i of o.skipped) skipped.add(i);
+    for (const k of o.skipped) skipped.set(k.index, k.file);
   }
   if (vm === undefined) throw new Error('symbol map: no thread read vmlinux');
   if (byChunk.length !== Math.ceil(plan.modules.length / CHUNK)) throw new Error('symbol map: a chunk of modules was not read');
@@ -223,7 +223,8 @@ async function joinThreads(opts: GenerateOptions, tree: KernelTree, jobs: number
   }
   const kept: ModuleEntry[] = [];
   plan.modules.forEach((m, i) => {
-    if (skipped.has(i)) plan.livepatch.push(modinfoSkip(plan.objtree, m));
+    const file = skipped.get(i);
+    if (file !== undefined) plan.livepatch.push(modinfoSkip(plan.objtree, { ...m, file }));
     else kept.push(m);
   });
   plan.modules = kept;

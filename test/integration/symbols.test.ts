@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync, truncateSync, statSync, renameSync, mkdtempSync, cpSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync, truncateSync, statSync, renameSync, mkdtempSync, cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildSymbolsTree, dropBlocks, missingTools, nmNames, run, type SymbolsTree } from '../helpers/symbols-tree.js';
@@ -275,4 +275,35 @@ test('symbols: usage errors exit 64', { skip }, () => {
   assert.equal(cli(['symbols', '--format', '0.2']).status, 64);
   assert.equal(cli(['symbols', '-j', 'x']).status, 64);
   assert.equal(cli(['symbols', 'stray']).status, 64);
+});
+
+test('symbols 0.1: symlinked modules are read as the recipe reads them (a dangling <name>.o link falls back to <name>.ko)', { skip }, () => {
+  // planTree takes a symlink from readdir without following it; opening follows it, and a link
+  // that leads nowhere falls back to the next file as the recipe's `[ -e <name>.o ]` does
+  const t = scratchTree();
+  try {
+    mkdirSync(join(t, 'links'));
+    symlinkSync(join(t, 'drivers/a/mod_a.o'), join(t, 'links/l_good.o'));
+    symlinkSync(join(t, 'links/nowhere.o'), join(t, 'links/l_dangling.o'));
+    symlinkSync(join(t, 'misc/ko_only.ko'), join(t, 'links/l_dangling.ko'));
+    const order = readFileSync(join(t, 'modules.order'), 'latin1');
+    writeFileSync(join(t, 'modules.order'), order + 'links/l_good.o\nlinks/l_dangling.o\n');
+    const base = join(t, '..', 'recipe.klp');
+    run('bash', [RECIPE, t, base], { env: { ...process.env, LC_ALL: '' } });
+    const drop = new Set([...T.compressed.map((c) => c.base), T.modinfoLivepatch]);
+    for (const j of ['1', '2']) {
+      const o = join(t, '..', `links.${j}.klp`);
+      const r = cli(['symbols', '--objtree', t, '-o', o, '-j', j]);
+      assert.equal(r.status, 0, r.stderr);
+      const have = readFileSync(o, 'latin1');
+      assert.equal(dropBlocks(have, drop), dropBlocks(readFileSync(base, 'latin1'), drop), `-j ${j}`);
+      assert.ok(have.includes('*l_good\n') && have.includes('*l_dangling\nko_only_fn\n'), `-j ${j}`);
+    }
+    // a module whose only file is a dangling link is missing, as without links
+    symlinkSync(join(t, 'links/nowhere.o'), join(t, 'links/l_none.o'));
+    writeFileSync(join(t, 'modules.order'), order + 'links/l_none.o\n');
+    expectFailure(t, /links\/l_none\.o: listed in modules\.order but neither links\/l_none\.o nor links\/l_none\.ko/, 66);
+  } finally {
+    rmSync(join(t, '..'), { recursive: true, force: true });
+  }
 });
