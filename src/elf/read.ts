@@ -17,7 +17,7 @@ import {
 import { ElfFormatError } from './errors.js';
 import { BufferSource, FileSource, type ByteSource, type ReadArena } from './source.js';
 import { RelocTable } from './reloc.js';
-import { SymbolTable } from './symtab.js';
+import { SymbolTable, type SymbolBytes } from './symtab.js';
 
 export interface ElfHeader {
   /** 32 or 64 */
@@ -228,6 +228,38 @@ export class ElfFile {
     if (idx === undefined) throw this.error('ELF_NO_SYMTAB', 'no symbol table (SHT_SYMTAB) in file');
     const cached = this.symCache.get(idx);
     if (cached) return cached;
+    const { s, strSec, count } = this.symtabLayout(idx);
+    let shndxTable: Uint8Array | undefined;
+    const x = this.sections.find((t) => t.sh_type === SHT_SYMTAB_SHNDX && t.sh_link === idx);
+    if (x !== undefined) {
+      shndxTable = this.data(x.index);
+      if (shndxTable.length < count * 4) {
+        throw this.error('ELF_BAD_SIZE', `section ${x.index} '${x.name}': ${shndxTable.length} bytes for ${count} symbols`, x.headerOffset);
+      }
+    }
+    this.load([idx, strSec.index]);
+    const tab = new SymbolTable(this, idx, this.data(idx), this.data(strSec.index), shndxTable, s.sh_offset);
+    this.symCache.set(idx, tab);
+    return tab;
+  }
+
+  /**
+   * symbolBytes returns a symbol table's entries and its string table as read, checked like
+   * symbols() checks them but not decoded (no typed array per field): for a caller that passes
+   * over the table once (nameOffsets in symtab.ts). SHT_SYMTAB_SHNDX is not read.
+   */
+  symbolBytes(index?: number): SymbolBytes {
+    const idx = index ?? this.symtabIndex();
+    if (idx === undefined) throw this.error('ELF_NO_SYMTAB', 'no symbol table (SHT_SYMTAB) in file');
+    const cached = this.symCache.get(idx);
+    if (cached) return cached;
+    const { s, strSec, count } = this.symtabLayout(idx);
+    this.load([idx, strSec.index]);
+    return { elf: this, section: idx, raw: this.data(idx), strtab: this.data(strSec.index), count, fileOffset: s.sh_offset };
+  }
+
+  /** symtabLayout checks section `idx` as a symbol table (type, entry size, size, string table link). */
+  private symtabLayout(idx: number): { s: SectionHeader; strSec: SectionHeader; count: number } {
     const s = this.section(idx);
     if (s.sh_type !== SHT_SYMTAB && s.sh_type !== SHT_DYNSYM) {
       throw this.error('ELF_NOT_SYMTAB', `section ${idx} '${s.name}' is not a symbol table`, s.headerOffset);
@@ -243,19 +275,7 @@ export class ElfFile {
     if (strSec === undefined || strSec.sh_type !== SHT_STRTAB) {
       throw this.error('ELF_BAD_LINK', `section ${idx} '${s.name}': sh_link ${s.sh_link} is not a string table`, s.headerOffset);
     }
-    const count = s.sh_size / L.sym;
-    let shndxTable: Uint8Array | undefined;
-    const x = this.sections.find((t) => t.sh_type === SHT_SYMTAB_SHNDX && t.sh_link === idx);
-    if (x !== undefined) {
-      shndxTable = this.data(x.index);
-      if (shndxTable.length < count * 4) {
-        throw this.error('ELF_BAD_SIZE', `section ${x.index} '${x.name}': ${shndxTable.length} bytes for ${count} symbols`, x.headerOffset);
-      }
-    }
-    this.load([idx, strSec.index]);
-    const tab = new SymbolTable(this, idx, this.data(idx), this.data(strSec.index), shndxTable, s.sh_offset);
-    this.symCache.set(idx, tab);
-    return tab;
+    return { s, strSec, count: s.sh_size / L.sym };
   }
 
   /** relocations returns a view of an SHT_REL or SHT_RELA section's entries. */

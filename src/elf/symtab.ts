@@ -14,7 +14,69 @@ import { latin1 } from './read.js';
 /** whether this machine is little-endian (typed-array views then read little-endian files directly) */
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export class SymbolTable {
+/**
+ * A symbol table's entries and string table as read from the file (ElfFile.symbolBytes; a
+ * SymbolTable is one too). `fileOffset` is where the entries start in the file, for messages.
+ */
+export interface SymbolBytes {
+  readonly elf: ElfFile;
+  /** the section index of the table */
+  readonly section: number;
+  readonly raw: Uint8Array;
+  readonly strtab: Uint8Array;
+  readonly count: number;
+  readonly fileOffset: number;
+}
+
+/**
+ * nameOffsets writes to `out` the st_name of every symbol from index 1 on whose type
+ * (st_info & 0xf) is not in `skipTypes` (a mask of 1 << STT_*), in table order, and returns how
+ * many it wrote. Every offset is checked to lie inside the string table (ELF_BAD_STRTAB_INDEX,
+ * as SymbolTable checks). One pass over the entries, no per-field arrays: `out` must have room
+ * for t.count entries.
+ */
+export function nameOffsets(t: SymbolBytes, skipTypes: number, out: Uint32Array): number {
+  const raw = t.raw, n = t.count, strLen = t.strtab.length;
+  const h = t.elf.header;
+  const le = h.littleEndian, is64 = h.bits === 64;
+  let k = 0;
+  let max = n === 0 ? 0 : new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0, le); // entry 0 is checked too
+  if (is64 && le && HOST_LE && raw.byteOffset % 4 === 0) {
+    const w = new Uint32Array(raw.buffer, raw.byteOffset, n * 6);
+    for (let i = 1, o = 28; i < n; i++, o += 24) {
+      const name = w[i * 6]!;
+      if (name > max) max = name;
+      if (((skipTypes >>> (raw[o]! & 0xf)) & 1) === 0) out[k++] = name;
+    }
+  } else {
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const es = is64 ? 24 : 16, infoAt = is64 ? 4 : 12;
+    for (let i = 1, o = es; i < n; i++, o += es) {
+      const name = v.getUint32(o, le);
+      if (name > max) max = name;
+      if (((skipTypes >>> (raw[o + infoAt]! & 0xf)) & 1) === 0) out[k++] = name;
+    }
+  }
+  if (max >= strLen && !(max === 0 && strLen === 0)) throw badNameOffset(t);
+  return k;
+}
+
+/** badNameOffset names the first symbol whose st_name lies outside the string table. */
+function badNameOffset(t: SymbolBytes): ElfFormatError {
+  const h = t.elf.header;
+  const es = h.bits === 64 ? 24 : 16, strLen = t.strtab.length;
+  const v = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
+  for (let i = 0; i < t.count; i++) {
+    const name = v.getUint32(i * es, h.littleEndian);
+    if (name >= strLen && !(name === 0 && strLen === 0)) {
+      return new ElfFormatError(t.elf.file, 'ELF_BAD_STRTAB_INDEX',
+        `symbol ${i}: st_name ${name} is past the end of the string table (${strLen} bytes)`, t.fileOffset + i * es);
+    }
+  }
+  throw new Error('badNameOffset: every name is inside the string table');
+}
+
+export class SymbolTable implements SymbolBytes {
   readonly count: number;
   readonly nameOff: Uint32Array;
   readonly info: Uint8Array;
@@ -34,7 +96,7 @@ export class SymbolTable {
     readonly raw: Uint8Array,
     readonly strtab: Uint8Array,
     shndxTable: Uint8Array | undefined,
-    private readonly fileOffset: number,
+    readonly fileOffset: number,
   ) {
     const h = elf.header;
     this.le = h.littleEndian;
@@ -91,6 +153,11 @@ export class SymbolTable {
     } else {
       this.xindex = undefined;
     }
+  }
+
+  /** section is the section index of this table (SymbolBytes). */
+  get section(): number {
+    return this.sectionIndex_;
   }
 
   /** symtabSection is the section index of this table. */

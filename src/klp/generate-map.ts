@@ -20,9 +20,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, ReadArena, EM_AARCH64, EM_ARM, EM_RISCV, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
+import { ElfFile, ReadArena, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
-import { sortOffsetsInPlace } from './bytesort.js';
+import { emitNames01 } from './map01.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
@@ -319,95 +319,6 @@ function badName(st: SymbolTable, i: number): never {
   throw new Error('unreachable');
 }
 
-/**
- * targetSpecial returns BFD's "target special symbol" test for the machine, which nm applies to
- * every symbol (nm.c filter_symbols, bfd_is_target_special_symbol), or undefined when the
- * backend has none (x86, ppc, s390...). Read from binutils 2.40 and checked against Debian's
- * multi-target nm on the aarch64 and riscv64 fixtures:
- *  - AArch64 (elfnn-aarch64.c): mapping and tag symbols `$x`, `$d`, `$m`, `$f`, `$p`, alone or
- *    followed by `.`;
- *  - ARM (elf32-arm.c): `$a`, `$t`, `$d` and `$b`, `$f`, `$p`, `$m`, alone or followed by `.`
- *    (not covered by a fixture);
- *  - RISC-V (elfnn-riscv.c): mapping symbols `$d`, `$x`, `$xrv...` and every local label name
- *    (_bfd_elf_is_local_label_name: `.L*`, `..*`, `_.L_*`, `L<digits>` followed by ^A or ^B).
- */
-function targetSpecial(machine: number): ((b: Uint8Array, o: number) => boolean) | undefined {
-  const dollar = (set: string) => (b: Uint8Array, o: number): boolean =>
-    b[o] === 0x24 && b[o + 1] !== 0 && set.includes(String.fromCharCode(b[o + 1]! | 0)) && (b[o + 2] === 0 || b[o + 2] === 0x2e);
-  if (machine === EM_AARCH64) return dollar('xdmfp');
-  if (machine === EM_ARM) return dollar('atdbfpm');
-  if (machine === EM_RISCV) {
-    return (b, o) => {
-      const c0 = b[o]!, c1 = b[o + 1]! | 0;
-      if (c0 === 0x24) return ((c1 === 0x64 || c1 === 0x78) && b[o + 2] === 0) || (c1 === 0x78 && b[o + 2] === 0x72 && b[o + 3] === 0x76);
-      if (c0 === 0x2e) return c1 === 0x4c || c1 === 0x2e;
-      if (c0 === 0x5f) return c1 === 0x2e && b[o + 2] === 0x4c && b[o + 3] === 0x5f;
-      if (c0 === 0x4c && c1 >= 0x30 && c1 <= 0x39) {
-        let p = o + 2;
-        while (b[p]! >= 0x30 && b[p]! <= 0x39) p++;
-        return b[p] === 1 || b[p] === 2;
-      }
-      return false;
-    };
-  }
-  return undefined;
-}
-
-let scratchOffs = new Uint32Array(1 << 16);
-
-/** emitNm01 appends the names nm -f posix prints for one object, in nm's order. */
-function emitNm01(st: SymbolTable, out: Sink): void {
-  const special = targetSpecial(st.elf.header.e_machine);
-  const n = st.count;
-  const info = st.info;
-  const nameOff = st.nameOff;
-  const strtab = st.strtab;
-  const slen = strtab.length;
-  if (scratchOffs.length < n) scratchOffs = new Uint32Array(n);
-  const offs = scratchOffs;
-  let k = 0;
-  for (let i = 1; i < n; i++) {
-    const t = info[i]! & 0xf;
-    if (t === STT_SECTION || t === STT_FILE) continue;
-    const o = slen === 0 ? 0 : nameOff[i]!;
-    if (special !== undefined && slen !== 0 && special(strtab, o)) continue;
-    offs[k++] = o;
-  }
-  if (slen === 0) {
-    out.reserve(k);
-    for (let j = 0; j < k; j++) out.buf[out.len++] = 10;
-    out.lines += k;
-    return;
-  }
-  // a name without its NUL would make the sort read past the table: check the last byte once
-  if (strtab[slen - 1] !== 0) {
-    for (let i = 1; i < n; i++) if (strtab.indexOf(0, nameOff[i]!) < 0) badName(st, i);
-  }
-  sortOffsetsInPlace(strtab, offs, k);
-  // one pass: copy each name up to its NUL (a JS loop beats a native call per short name)
-  let b = out.buf;
-  let l = out.len;
-  for (let j = 0; j < k; j++) {
-    let p = offs[j]!;
-    if (l + 256 > b.length) {
-      out.len = l;
-      out.reserve(4096);
-      b = out.buf;
-    }
-    for (let c = strtab[p]!; c !== 0; c = strtab[++p]!) {
-      b[l++] = c;
-      if (l === b.length) {
-        out.len = l;
-        out.reserve(4096);
-        b = out.buf;
-      }
-    }
-    b[l++] = 10;
-  }
-  out.len = l;
-  out.lines += k;
-}
-
 // ---- extended format ---------------------------------------------------------------------
 
 
@@ -669,7 +580,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     checkVmlinuxSymbols(elf, st, ctx.objtree);
     if (st === undefined) return;
     if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx);
-    else emitNm01(st, out);
+    else emitNames01(st, out);
   } finally {
     elf.close();
   }
@@ -685,10 +596,9 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
     if (hasLivepatchTag(elf)) return false;
     const ext = ctx.format === 'ext';
     out.line(ext ? `*${m.kname} ${path.relative(ctx.objtree, m.file)}` : `*${m.base}`);
-    const st = symtabOf(elf);
-    if (st !== undefined) {
-      if (ext) emitExtModule(elf, st, out, m.kname, ctx);
-      else emitNm01(st, out);
+    if (elf.symtabIndex() !== undefined) {
+      if (ext) emitExtModule(elf, elf.symbols(), out, m.kname, ctx);
+      else emitNames01(elf.symbolBytes(), out);
     }
     return true;
   } finally {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { buildSymbolsTree, dropBlocks, missingTools, nmNames, run, type SymbolsTree } from '../helpers/symbols-tree.js';
 import { repoRoot } from '../helpers/elf-fixtures.js';
 import { loadSymbolMap, type SymbolCandidate } from '../../src/klp/symbol-map.js';
+import { ElfFile } from '../../src/elf/index.js';
 
 const CLI = join(repoRoot, 'dist/src/cli/main.js');
 const RECIPE = join(repoRoot, 'test/helpers/symbols-klp-recipe.sh');
@@ -303,6 +304,35 @@ test('symbols 0.1: symlinked modules are read as the recipe reads them (a dangli
     symlinkSync(join(t, 'links/nowhere.o'), join(t, 'links/l_none.o'));
     writeFileSync(join(t, 'modules.order'), order + 'links/l_none.o\n');
     expectFailure(t, /links\/l_none\.o: listed in modules\.order but neither links\/l_none\.o nor links\/l_none\.ko/, 66);
+  } finally {
+    rmSync(join(t, '..'), { recursive: true, force: true });
+  }
+});
+
+test('symbols 0.1: a module symbol whose name lies outside .strtab, or runs past its end, is a format error naming the symbol (-j 1 and -j 2 alike)', { skip }, () => {
+  const t = scratchTree();
+  try {
+    const victim = join(t, 'fs/nls/mod-dash.o');
+    const good = readFileSync(victim);
+    const elf = ElfFile.parse(new Uint8Array(good), victim);
+    const symtab = elf.section(elf.symtabIndex()!);
+    const strtab = elf.section(symtab.sh_link);
+    const last = symtab.sh_size / 24 - 1;
+    const bad = Buffer.from(good);
+    bad.writeUInt32LE(strtab.sh_size + 5, symtab.sh_offset + last * 24); // st_name past the table
+    writeFileSync(victim, bad);
+    const want = new RegExp(`mod-dash\\.o: at byte 0x${(symtab.sh_offset + last * 24).toString(16)}.*symbol ${last}: st_name ${strtab.sh_size + 5} is past the end of the string table`);
+    const r1 = cli(['symbols', '--objtree', t, '-o', join(t, 'a.klp'), '-j', '1']);
+    const r2 = cli(['symbols', '--objtree', t, '-o', join(t, 'b.klp'), '-j', '2']);
+    assert.equal(r1.status, 65, r1.stderr);
+    assert.match(r1.stderr, want);
+    assert.equal(r2.status, 65);
+    assert.equal(r2.stderr, r1.stderr);
+    // the table's last byte not a NUL: the name that runs into it is named
+    const open = Buffer.from(good);
+    open[strtab.sh_offset + strtab.sh_size - 1] = 0x41;
+    writeFileSync(victim, open);
+    expectFailure(t, /mod-dash\.o.*symbol \d+: name at st_name \d+ is not NUL-terminated/, 65);
   } finally {
     rmSync(join(t, '..'), { recursive: true, force: true });
   }
