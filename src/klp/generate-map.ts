@@ -69,12 +69,17 @@ export interface GenerateOptions {
   format: MapFormat;
   /** called after each object is read */
   onProgress?: (done: number, total: number, file: string) => void;
+  /**
+   * where the map goes as it is made, in order (the bytes may be reused once it returns: write
+   * or copy them). Without it the map is kept in memory and returned as `parts`.
+   */
+  write?: (bytes: Uint8Array) => void;
 }
 
 export interface GenerateResult {
-  /** the map, joined (a copy when it was built in parts) */
+  /** the map, joined (a copy when it was built in parts; empty when it went to `write`) */
   readonly bytes: Uint8Array;
-  /** the map as consecutive parts (write these: no joined copy) */
+  /** the map as consecutive parts (write these: no joined copy); none when it went to `write` */
   parts: Uint8Array[];
   /** its length in bytes */
   size: number;
@@ -82,27 +87,45 @@ export interface GenerateResult {
   lines: number;
 }
 
-/** Growable output buffer; names are copied byte by byte (style.md §9: fastest for short names). */
+/**
+ * Output buffer; names are copied byte by byte (style.md §9: fastest for short names). With a
+ * `drain`, a full buffer is handed to it and reused (a streamed map: the buffer stays small and
+ * hot, no fresh pages per megabyte written); without one it grows.
+ */
 export class Sink {
   buf: Uint8Array;
   len = 0;
   lines = 0;
+  /** bytes handed to drain so far */
+  drained = 0;
   /**
    * A large first size costs nothing until written (a zero-filled ArrayBuffer's pages are mapped on
    * first touch) and saves the copies of growing: the generator starts at 64 MiB, more than the
    * generic distribution kernel's whole map (30 MB); growing from 16 MiB cost a 32 MiB copy
    * and 10 MiB of peak RSS there (-j 1: 113 -> 103 MiB; -j 2: 133 -> 126 MiB).
    */
-  constructor(size = 1 << 20) {
+  constructor(size = 1 << 20, public drain?: (bytes: Uint8Array) => void) {
     this.buf = new Uint8Array(size);
   }
+  /** reserve makes room for n more bytes: `len` may drop to 0 (drained), `buf` may change */
   reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
+    if (this.drain !== undefined && this.len > 0) {
+      this.flush();
+      if (n <= this.buf.length) return;
+    }
     let size = this.buf.length * 2;
     while (size < this.len + n) size *= 2;
     const b = new Uint8Array(size);
     b.set(this.buf.subarray(0, this.len));
     this.buf = b;
+  }
+  /** flush hands what the buffer holds to drain and empties it */
+  flush(): void {
+    if (this.drain === undefined || this.len === 0) return;
+    this.drain(this.buf.subarray(0, this.len));
+    this.drained += this.len;
+    this.len = 0;
   }
   ascii(s: string): void {
     this.reserve(s.length);
@@ -620,7 +643,7 @@ export function modinfoSkip(objtree: string, m: ModuleEntry): { entry: string; w
 export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
   const plan = planTree(opts.objtree);
   const ctx = mapContext(plan.objtree, opts.format);
-  const out = new Sink(SINK_SIZE);
+  const out = opts.write !== undefined ? new Sink(STREAM_SIZE, opts.write) : new Sink(SINK_SIZE);
   const total = plan.modules.length + 1;
   emitHeader(ctx, out);
   emitVmlinux(ctx, plan.vmlinux, out);
@@ -636,21 +659,29 @@ export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
     }
   }
   plan.modules = kept;
-  return mapResult([out.result()], plan, out.lines);
+  if (opts.write === undefined) return mapResult([out.result()], plan, out.lines);
+  out.flush();
+  return mapResult([], plan, out.lines, out.drained);
 }
+
+/**
+ * the buffer of a streamed map: written out whenever full. 1 MiB: a write per megabyte costs
+ * nothing measurable, and the buffer stays in cache (no fresh page per 4 KiB written).
+ */
+export const STREAM_SIZE = 1 << 20;
 
 /** the output buffer size each thread starts with (see Sink: untouched pages cost nothing) */
 export const SINK_SIZE = 64 << 20;
 
 /** mapResult makes a GenerateResult of the parts of a map. */
-export function mapResult(parts: Uint8Array[], plan: TreePlan, lines: number): GenerateResult {
-  let size = 0;
+export function mapResult(parts: Uint8Array[], plan: TreePlan, lines: number, streamed = 0): GenerateResult {
+  let size = streamed;
   for (const p of parts) size += p.length;
   return {
     parts, plan, lines, size,
     get bytes(): Uint8Array {
       if (parts.length === 1) return parts[0]!;
-      const b = new Uint8Array(size);
+      const b = new Uint8Array(size - streamed);
       let at = 0;
       for (const p of parts) {
         b.set(p, at);

@@ -96,6 +96,7 @@ function copyNames(strtab: Uint8Array, offs: Uint32Array, k: number, out: Sink):
       out.len = l;
       out.reserve(4096);
       b = out.buf;
+      l = out.len; // drained: 0
     }
     for (let c = strtab[p]!; c !== 0; c = strtab[++p]!) {
       b[l++] = c;
@@ -103,6 +104,7 @@ function copyNames(strtab: Uint8Array, offs: Uint32Array, k: number, out: Sink):
         out.len = l;
         out.reserve(4096);
         b = out.buf;
+        l = out.len;
       }
     }
     b[l++] = 10;
