@@ -333,10 +333,6 @@ function openModule(objtree: string, m: ModuleEntry): ElfFile {
   }
 }
 
-function symtabOf(elf: ElfFile): SymbolTable | undefined {
-  return elf.symtabIndex() === undefined ? undefined : elf.symbols();
-}
-
 function badName(st: SymbolTable, i: number): never {
   st.nameEnd(i); // throws the ElfFormatError with the file and offset
   throw new Error('unreachable');
@@ -599,11 +595,16 @@ export function emitHeader(ctx: MapContext, out: Sink): void {
 export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
   const elf = ElfFile.open(vmlinux);
   try {
-    const st = symtabOf(elf);
-    checkVmlinuxSymbols(elf, st, ctx.objtree);
-    if (st === undefined) return;
-    if (ctx.format === 'ext') emitExtVmlinux(elf, st, out, ctx);
-    else emitNames01(st, out);
+    const has = elf.symtabIndex() !== undefined;
+    if (ctx.format === 'ext') {
+      const st = has ? elf.symbols() : undefined;
+      checkVmlinuxSymbols(elf, st, ctx.objtree);
+      if (st !== undefined) emitExtVmlinux(elf, st, out, ctx);
+    } else {
+      const t = has ? elf.symbolBytes() : undefined;
+      checkVmlinuxSymbols(elf, t, ctx.objtree);
+      if (t !== undefined) emitNames01(t, out);
+    }
   } finally {
     elf.close();
   }
