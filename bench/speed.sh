@@ -108,7 +108,7 @@ for i in "${!trees[@]}"; do
 	c=$(med "floor-$n" wall); cc=$(med "floor-$n" cpu)
 	mods=$(wc -l < "${trees[$i]}/modules.order")
 	row "symbols 0.1, $n ($mods modules)" "sym01-$n" "C read floor $(ms "$c") + node" "$(sum "$c" "$node0")" "$(sum "$cc" "$node0c")" '<= 2x'
-	row "  the same on one CPU (taskset -c 0)" "sym01c0-$n" "C read floor $(ms "$c") + node" "$(sum "$c" "$node0")" "$(sum "$cc" "$node0c")" '<= 2x'
+	row "  pinned to one CPU (taskset -c 0)" "sym01c0-$n" "C read floor $(ms "$c") + node" "$(sum "$c" "$node0")" "$(sum "$cc" "$node0c")" '<= 2x'
 	row "symbols ext, $n" "symext-$n" "our 0.1 run of $n" "$(med "sym01-$n" wall)" "$(med "sym01-$n" cpu)" '<= 1.2x'
 done
 for k in conv01 convext; do
