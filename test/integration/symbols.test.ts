@@ -337,3 +337,32 @@ test('symbols 0.1: a module symbol whose name lies outside .strtab, or runs past
     rmSync(join(t, '..'), { recursive: true, force: true });
   }
 });
+
+test('symbols: with many chunks, the first failing module in map order is the error whatever -j (and no output or temporary file is left)', { skip }, () => {
+  const t = scratchTree();
+  try {
+    const order = readFileSync(join(t, 'modules.order'), 'latin1');
+    let extra = '';
+    for (let i = 0; i < 40; i++) {
+      cpSync(join(t, 'fs/nls/mod-dash.o'), join(t, `many/m${String(i).padStart(2, '0')}.o`));
+      extra += `many/m${String(i).padStart(2, '0')}.o\n`;
+    }
+    writeFileSync(join(t, 'modules.order'), order + extra);
+    // two broken modules in different chunks of 8: the earlier one in map order is reported
+    for (const i of ['17', '33']) writeFileSync(join(t, `many/m${i}.o`), `not an ELF file (${i})`);
+    const runs = ['1', '2', '4'].map((j) => {
+      const o = join(t, `bad.${j}.klp`);
+      const r = cli(['symbols', '--objtree', t, '-o', o, '-j', j]);
+      assert.ok(!existsSync(o), `-j ${j}: no output`);
+      return r;
+    });
+    for (const r of runs) {
+      assert.equal(r.status, 65, r.stderr);
+      assert.equal(r.stderr, runs[0]!.stderr);
+    }
+    assert.match(runs[0]!.stderr, /many\/m17\.o: .*not an ELF file/);
+    assert.deepEqual(readdirSync(t).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  } finally {
+    rmSync(join(t, '..'), { recursive: true, force: true });
+  }
+});
