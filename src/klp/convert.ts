@@ -13,6 +13,8 @@
  *  4. edit (convert-edit.ts): move, rename, drop annotation and emptied sections;
  *  5. verify (convert-verify.ts): the checker of `klp-convert check` on the output (the CLI runs
  *     it before writing).
+ * A klp-build pre-post-link module (`__klp_relocs.<obj>` tables) is the other input form
+ * (convert-klp-build.ts): klp-build has resolved everything, so stages 1-3 are its tables.
  * Every stage collects problems; the first stage with problems stops the conversion, and all of
  * its problems are reported together.
  */
@@ -25,6 +27,7 @@ import type { Problem, Resolution } from './convert-types.js';
 import { KlpError } from './errors.js';
 import { kernelLimits } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { convertKlpBuildModule, isKlpBuildModule } from './convert-klp-build.js';
 import type { ResolveRule } from './rules.js';
 import type { SymbolMap } from './symbol-map.js';
 
@@ -63,6 +66,8 @@ export interface ConvertResult {
   warnings: string[];
   /** false when the input needed nothing (already converted, or nothing unexported) */
   changed: boolean;
+  /** the input form: a module linked for conversion, or klp-build's pre-post-link module */
+  form: 'module' | 'klp-build';
 }
 
 export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult {
@@ -71,6 +76,8 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   if (h.e_type !== ET_REL) {
     throw new KlpError('NOT_RELOCATABLE', `${file}: not a relocatable module (e_type ${h.e_type}); convert the linked .ko (or foo.tmp.ko), not vmlinux or an executable`);
   }
+  // klp-build's pre-post-link module: its __klp_relocs tables already say everything
+  if (isKlpBuildModule(elf)) return convertKlpBuildModule(elf, { file, allowUntagged: opts.allowUntagged });
   const ed = new ElfEditor(elf);
   const symtab = ed.symtabIndex();
   if (symtab === undefined) throw new KlpError('NO_SYMTAB', `${file}: no symbol table; was the module stripped? convert before stripping`);
@@ -123,6 +130,7 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
     removedSections,
     warnings,
     changed,
+    form: 'module',
   };
 }
 
