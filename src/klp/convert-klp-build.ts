@@ -88,8 +88,8 @@ export function convertKlpBuildModule(elf: ElfFile, opts: KlpBuildOptions): Conv
     if (orig.length === 1) {
       const o = orig[0]!;
       const osym = ed.relocations(o.relSec)[o.entry]!.sym;
-      if (ed.symbols[osym]!.shndx !== SHN_UNDEF) {
-        problems.push({ code: 'KLP_RELOCS_ORIGINAL_DEFINED', message: `${file}: ${e.where}: the ordinary relocation at ${at} names '${ed.symbols[osym]!.name || '(section)'}', a symbol defined in the module, not a .klp.tombstone one; removing it would change what the module does` });
+      if (osym === 0 || ed.symbols[osym]!.shndx !== SHN_UNDEF) {
+        problems.push({ code: 'KLP_RELOCS_ORIGINAL_DEFINED', message: `${file}: ${e.where}: the ordinary relocation at ${at} names ${osym === 0 ? 'no symbol' : `'${ed.symbols[osym]!.name || '(section)'}', a symbol defined in the module`}, not a .klp.tombstone one; removing it would change what the module does` });
         continue;
       }
       let d = drop.get(o.relSec);
