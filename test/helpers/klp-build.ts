@@ -60,6 +60,8 @@ export interface KlpBuildKnobs {
   onlyVmlinuxObject?: boolean;
   /** an extra vmlinux entry for `dup_global_local`, a global klp-build gives position 0 */
   globalPos0?: boolean;
+  /** the klp symbol of the target_mod data entry (default `.klp.sym.target_mod.mod_homonym,1`) */
+  modDataKlp?: string;
 }
 
 /** asm of the module: patched functions, their sites, the __klp_relocs tables */
@@ -72,12 +74,12 @@ function moduleAsm(k: KlpBuildKnobs): string {
     { table: 'vmlinux', site: '.Ls3+2', klp: `.klp.sym.vmlinux.homonym,${hpos}`, type: 2, addend: 4 },
     { table: 'vmlinux', site: '.Ls5+3', klp: '.klp.sym.vmlinux.vmlinux_unique_func,0', type: 11, addend: 0 },
     { table: 'target_mod', site: '.Lm1+1', klp: '.klp.sym.target_mod.get_mod_homonym,2', type: 4, addend: -4 },
-    { table: 'target_mod', site: '.Lp1', klp: '.klp.sym.target_mod.mod_homonym,1', type: 1, addend: 0 },
+    { table: 'target_mod', site: '.Lp1', klp: k.modDataKlp ?? '.klp.sym.target_mod.mod_homonym,1', type: 1, addend: 0 },
   ];
   if (k.globalPos0) entries.push({ table: 'vmlinux', site: '.Ls6+1', klp: '.klp.sym.vmlinux.dup_global_local,0', type: 4, addend: -4 });
   const klpTypes = new Map<string, string>([
     [first, 'function'], [`.klp.sym.vmlinux.homonym,${hpos}`, 'object'], ['.klp.sym.vmlinux.vmlinux_unique_func,0', 'function'],
-    ['.klp.sym.target_mod.get_mod_homonym,2', 'function'], ['.klp.sym.target_mod.mod_homonym,1', 'object'],
+    ['.klp.sym.target_mod.get_mod_homonym,2', 'function'], [k.modDataKlp ?? '.klp.sym.target_mod.mod_homonym,1', 'object'],
   ]);
   if (k.globalPos0) klpTypes.set('.klp.sym.vmlinux.dup_global_local,0', 'function');
   const q = (s: string): string => `"${s}"`;

@@ -200,6 +200,18 @@ test('check and dump on a module finished by objtool klp post-link: no false err
       assert.equal(s, 1);
       assert.match(out, /livepatch: unresolvable ambiguity for symbol 'dup_global_local' in object '\(null\)'/);
     }],
+    // klp-build's module positions count init-section copies (klp_find_sympos over the .o's
+    // .symtab): target_mod's `setup` is 1 = .init.text, 2 = .text, and the kernel drops init
+    // symbols once the module is live
+    ['module position counting an init symbol', { modDataKlp: '.klp.sym.target_mod.setup,2' }, (s, out) => {
+      assert.equal(s, 1, out);
+      assert.match(out, /symbol position 2 for symbol 'setup' in object 'target_mod' not found/);
+    }],
+    // and a module global whose name a static shares gets 0 too
+    ['module global position 0', { modDataKlp: '.klp.sym.target_mod.shared_name,0' }, (s, out) => {
+      assert.equal(s, 1, out);
+      assert.match(out, /unresolvable ambiguity for symbol 'shared_name' in object 'target_mod'/);
+    }],
   ];
   for (const [what, knobs, expect] of faults) {
     const fd = join(d, what.replace(/ /g, '-'));
