@@ -22,7 +22,7 @@ import { KLP_RELA_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.
 import { dropSections } from './convert-edit.js';
 import { hex, type Problem } from './convert-types.js';
 import type { ConvertResult, ConvertedSymbol } from './convert.js';
-import { KlpError } from './errors.js';
+import { KlpError, problemsError } from './errors.js';
 import { parseKlpSymName } from './kernel-rules.js';
 import { klpRelaName } from './klpname.js';
 import { hasLivepatchTag } from './modinfo.js';
@@ -114,7 +114,7 @@ export function convertKlpBuildModule(elf: ElfFile, opts: KlpBuildOptions): Conv
     }
     c.relocations.push({ section: baseName, klpSection: name, offset: hex(e.offset), type: relocTypeName(elf.header.e_machine, e.type) });
   }
-  if (problems.length > 0) throw aggregate(problems);
+  if (problems.length > 0) throw problemsError(problems);
   const emptied: number[] = [];
   for (const [ri, gone] of drop) {
     const list = ed.relocations(ri);
@@ -129,7 +129,7 @@ export function convertKlpBuildModule(elf: ElfFile, opts: KlpBuildOptions): Conv
   const tableRelas = elf.sections.filter((s) => (s.sh_type === SHT_RELA || s.sh_type === SHT_REL) && tables.includes(s.sh_info)).map((s) => s.index);
   for (const ri of tableRelas) ed.relocations(ri).length = 0;
   const removedSections = dropSections(ed, st, [...tables, ...tableRelas], emptied, file, problems, '__klp_relocs table');
-  if (problems.length > 0) throw aggregate(problems);
+  if (problems.length > 0) throw problemsError(problems);
   return {
     bytes: ed.write(), converted: [...converted.values()], klpSections: created, removedSections, warnings: [], changed: true, form: 'klp-build',
   };
@@ -154,11 +154,4 @@ function originalsByPlace(ed: ElfEditor, symtab: number, tables: ReadonlySet<num
     });
   });
   return out;
-}
-
-function aggregate(problems: Problem[]): KlpError {
-  const [first, ...rest] = problems;
-  const detail = rest.map((p) => `klp-convert: error: ${p.message}`);
-  if (problems.length > 1) detail.push(`klp-convert: ${problems.length} errors; no output written`);
-  return new KlpError(first!.code, first!.message, detail.length ? detail.join('\n') : undefined, problems.map((p) => p.code));
 }

@@ -24,7 +24,7 @@ import { Resolver, type ResolutionStep } from './convert-resolve.js';
 import { placeRelocations } from './convert-place.js';
 import { dropSections, moveRelocations } from './convert-edit.js';
 import type { Problem, Resolution } from './convert-types.js';
-import { KlpError } from './errors.js';
+import { KlpError, problemsError } from './errors.js';
 import { kernelLimits } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { convertKlpBuildModule, isKlpBuildModule } from './convert-klp-build.js';
@@ -114,12 +114,12 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   for (const r of opts.rules ?? []) {
     if (!resolver.usedRules.has(r)) warnings.push(`${r.origin}: rule for '${r.name}' in '${r.object}' matched no undefined symbol of ${file}`);
   }
-  if (problems.length > 0) throw aggregate(problems);
+  if (problems.length > 0) throw problemsError(problems);
 
   // 4. edit
   const moved = moveRelocations(ed, placement.moves, resolver.targets);
   const removedSections = dropSections(ed, symtab, annotations.sections, moved.emptied, file, problems);
-  if (problems.length > 0) throw aggregate(problems);
+  if (problems.length > 0) throw problemsError(problems);
 
   const changed = moved.converted.size > 0 || removedSections.length > 0;
   const bytes = changed ? ed.write() : elf.rawBytes(0, elf.size).slice();
@@ -132,16 +132,4 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
     changed,
     form: 'module',
   };
-}
-
-function aggregate(problems: Problem[]): KlpError {
-  const [first, ...rest] = problems;
-  const detail: string[] = [];
-  if (first!.detail) detail.push(first!.detail);
-  for (const p of rest) {
-    detail.push(`klp-convert: error: ${p.message}`);
-    if (p.detail) detail.push(p.detail);
-  }
-  if (problems.length > 1) detail.push(`klp-convert: ${problems.length} errors; no output written`);
-  return new KlpError(first!.code, first!.message, detail.length ? detail.join('\n') : undefined, problems.map((p) => p.code));
 }
