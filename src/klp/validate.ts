@@ -93,6 +93,10 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
     }
   }
 
+  // klp-build's module before `objtool klp post-link`: one finding for the whole module
+  const klpBuildTables = elf.sections.some((x) => x.name.startsWith(KLP_RELOCS_PREFIX));
+  const unfinished: string[] = [];
+
   // symbols
   const klpSym = new Map<number, { object: string; name: string; pos: number }>();
   const unjudged: string[] = []; // undefined names whose export status no map or Module.symvers tells
@@ -115,7 +119,9 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         if (opts.map) checkPos(p, i);
       }
     } else if (name.startsWith(KLP_SYM_PREFIX) && syms.shndx[i] === SHN_UNDEF && !name.startsWith('.klp.sym.rela.')) {
-      err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; the module loader will look it up as an export and fail`);
+      if (klpBuildTables) unfinished.push(name);
+      else if (syms.bind(i) === STB_WEAK) err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; being weak, the module loader resolves it to 0 and every relocation against it computes a wrong address`);
+      else err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; the module loader will look it up as an export and fail`);
     } else if (syms.shndx[i] === SHN_UNDEF && name !== '' && name !== '.TOC.' && syms.bind(i) !== STB_WEAK) {
       if (name.startsWith('.klp.sym.rela.')) err('UNCONVERTED_MINIMAL', `symbol '${name}' is a minimal-scheme name that was not converted`);
       else if (!opts.symvers && !opts.map) unjudged.push(name);
@@ -124,6 +130,14 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         err('UNDEFINED_UNEXPORTED', `symbol '${name}' is undefined and not exported; loading fails with "Unknown symbol ${name}"${hint ? `; ${hint}` : ''}`);
       }
     }
+  }
+  if (unfinished.length > 0) {
+    findings.push({
+      severity: 'error', code: 'KLP_BUILD_UNFINISHED', names: unfinished,
+      message: `${f}: klp-build's module before 'objtool klp post-link' (__klp_relocs tables; ${unfinished.length} klp symbol${unfinished.length === 1 ? ' is' : 's are'} still weak undefined): ` +
+        'loaded as it is, its relocations name weak undefined .klp.tombstone and .klp.sym symbols, which the module loader resolves to 0, so the patched code calls and reads wrong addresses; ' +
+        'finish it with klp-convert convert (or objtool klp post-link)',
+    });
   }
   if (unjudged.length > 0) {
     findings.push({

@@ -158,6 +158,10 @@ test('check and dump on a module finished by objtool klp post-link: no false err
   const ext = makeExtMap('x86_64');
   const tree = fixtureTree(d);
   const fin = postLink(buildPrePostLink(d, 'lpkb'), join(d, 'lpkb.ko'));
+  // the pre-post-link module itself is refused as unfinished, with what to do
+  const pre = cli(['check', '--symbols', ext, join(d, 'lpkb.ko.orig')]);
+  assert.equal(pre.status, 1);
+  assert.match(pre.stderr, /klp-build's module before 'objtool klp post-link' \(__klp_relocs tables; 5 klp symbols are still weak undefined\).*finish it with klp-convert convert/);
   // check reads the weak SHN_LIVEPATCH symbols, the NONE originals against tombstones and the
   // kept __klp_relocs tables without an error, and the .init.klp_objects tables as the patch's objects
   const k = cli(['check', '--symbols', ext, fin]);
