@@ -10,8 +10,8 @@
 // relocation names a weak undefined `.klp.tombstone.<name>`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './klp-world.js';
 import { readelf } from './readelf.js';
@@ -28,8 +28,17 @@ export function klpObjtool(): string | undefined {
   const kb = join(cache, 'klp-build');
   if (existsSync(kb)) for (const d of readdirSync(kb).sort()) candidates.push(join(kb, d, 'linux/tools/objtool/objtool'));
   for (const c of candidates) {
-    const ok = existsSync(c) && klpCapable(c);
-    if (ok) return c;
+    if (existsSync(c)) {
+      // a snapshot: another run may rebuild that tree's objtool while the tests use it
+      const copy = join(mkdtempSync(join(tmpdir(), 'klpt-objtool-')), 'objtool');
+      try {
+        copyFileSync(c, copy);
+        chmodSync(copy, 0o755);
+        if (klpCapable(copy)) return copy;
+      } catch {
+        // vanished or half-written: try the next one
+      }
+    }
     if (process.env.KLP_OBJTOOL === c) return undefined; // told which one: no falling back
   }
   return undefined;
