@@ -10,7 +10,7 @@
 // relocation names a weak undefined `.klp.tombstone.<name>`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli } from './klp-world.js';
@@ -30,7 +30,9 @@ export function klpObjtool(): string | undefined {
   for (const c of candidates) {
     if (existsSync(c)) {
       // a snapshot: another run may rebuild that tree's objtool while the tests use it
-      const copy = join(mkdtempSync(join(tmpdir(), 'klpt-objtool-')), 'objtool');
+      const dir = mkdtempSync(join(tmpdir(), 'klpt-objtool-'));
+      process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const copy = join(dir, 'objtool');
       try {
         copyFileSync(c, copy);
         chmodSync(copy, 0o755);
