@@ -24,7 +24,11 @@ function ioExit(role: 'input' | 'output', errno: string): number {
 }
 
 /** KlpError codes that mean "an input is not what it must be": exit 65 like a malformed file */
-const BAD_INPUT = new Set(['TARGET_UNKNOWN', 'TARGET_BAD_KALLSYMS', 'TARGET_MAP_01']);
+const BAD_INPUT = new Set(['TARGET_UNKNOWN', 'TARGET_BAD_KALLSYMS', 'TARGET_MAP_01',
+  // a klp-build module whose __klp_relocs tables are not what objtool klp diff writes (klp-relocs.ts)
+  'KLP_RELOCS_BAD_OBJECT', 'KLP_RELOCS_SIZE', 'KLP_RELOCS_NO_RELA', 'KLP_RELOCS_MISALIGNED', 'KLP_RELOCS_FIELD', 'KLP_RELOCS_OFFSET',
+  'KLP_RELOCS_TYPE', 'KLP_RELOCS_NOT_KLP_SYM', 'KLP_RELOCS_BAD_NAME', 'KLP_RELOCS_OBJECT', 'KLP_RELOCS_NO_SYMTAB', 'KLP_RELOCS_HALF_DONE',
+  'KLP_RELOCS_DUPLICATE', 'KLP_RELOCS_ORIGINALS', 'KLP_RELOCS_ORIGINAL_DEFINED', 'KLP_RELOCS_NOT_ALLOC']);
 
 export function warn(msg: string): void {
   process.stderr.write(`${PROG}: warning: ${msg}\n`);

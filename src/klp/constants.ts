@@ -21,3 +21,17 @@ export const KLP_OBJNAME_MAX = 55;
 export const KLP_SYMNAME_MAX = 511;
 export const KLP_SYMNAME_MAX_PRE_6_1 = 127;
 export const SYMBOL_MAP_HEADER_V01 = 'klp-convert-symbol-data.0.1';
+/**
+ * klp-build (scripts/livepatch/klp-build, 6.19+; read in 7.2, tools/objtool/include/objtool/klp.h):
+ * `objtool klp diff` leaves each klp relocation as an entry of `__klp_relocs.<obj>`, a table of
+ * struct klp_reloc { void *offset; void *sym; u32 type; } that `objtool klp post-link` turns into
+ * `.klp.rela.<obj>.<sec>` entries after the module link; the original relocation then names a
+ * `.klp.tombstone.<name>` symbol (klp-diff.c: clone_reloc_klp).
+ */
+export const KLP_RELOCS_PREFIX = '__klp_relocs.';
+export const KLP_TOMBSTONE_PREFIX = '.klp.tombstone.';
+/** sizeof(struct klp_reloc) on x86_64: two 8-byte pointers, a u32 and 4 bytes of tail padding */
+export const KLP_RELOC_SIZE = 24;
+export const KLP_RELOC_OFFSET_FIELD = 0;
+export const KLP_RELOC_SYM_FIELD = 8;
+export const KLP_RELOC_TYPE_FIELD = 16;

@@ -82,7 +82,7 @@ export function moveRelocations(ed: ElfEditor, moves: readonly Move[], targets: 
  * annotation section is a problem (annotations may only be read by klp-convert). Returns the
  * names of the removed sections, in index order; nothing is removed when problems were found.
  */
-export function dropSections(ed: ElfEditor, symtab: number, annotationSecs: readonly number[], emptied: readonly number[], file: string, problems: Problem[]): string[] {
+export function dropSections(ed: ElfEditor, symtab: number, annotationSecs: readonly number[], emptied: readonly number[], file: string, problems: Problem[], label = 'annotation section'): string[] {
   const syms = ed.symbols;
   const symbolsIn = (secs: ReadonlySet<number>, withSectionSymbols: boolean): Set<number> => {
     const out = new Set<number>();
@@ -106,7 +106,7 @@ export function dropSections(ed: ElfEditor, symtab: number, annotationSecs: read
       if (!goneSyms.has(rel.sym)) continue;
       const target = ed.symbolSection(rel.sym);
       if (annSet.has(target)) {
-        problems.push({ code: 'ANNOTATION_REFERENCED', message: `${file}: ${ed.sections[sec.sh_info]?.name ?? sec.name}+${hex(rel.offset)}: relocation refers to '${syms[rel.sym]!.name || ed.sections[target]!.name}' in annotation section '${ed.sections[target]!.name}', which the conversion removes; annotations may only be read by klp-convert` });
+        problems.push({ code: 'ANNOTATION_REFERENCED', message: `${file}: ${ed.sections[sec.sh_info]?.name ?? sec.name}+${hex(rel.offset)}: relocation refers to '${syms[rel.sym]!.name || ed.sections[target]!.name}' in ${label} '${ed.sections[target]!.name}', which the conversion removes; it may only be read by klp-convert` });
       } else {
         removeSecs.delete(target); // keep an emptied section whose section symbol is still used
       }
@@ -115,7 +115,7 @@ export function dropSections(ed: ElfEditor, symtab: number, annotationSecs: read
   for (const ref of ed.referencedSections(removeSecs)) {
     if (!removeSecs.has(ref)) continue;
     if (annSet.has(ref)) {
-      problems.push({ code: 'ANNOTATION_REFERENCED', message: `${file}: a section that stays refers to annotation section '${ed.sections[ref]!.name}' (sh_link or sh_info), which the conversion removes` });
+      problems.push({ code: 'ANNOTATION_REFERENCED', message: `${file}: a section that stays refers to ${label} '${ed.sections[ref]!.name}' (sh_link or sh_info), which the conversion removes` });
     } else {
       removeSecs.delete(ref);
     }

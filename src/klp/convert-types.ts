@@ -5,7 +5,8 @@
  */
 
 /** How a symbol's object and position were decided. */
-export type Resolution = 'minimal' | 'annotation' | 'rule-pos' | 'rule-file' | 'map-unique';
+/** 'klp-build': given by a `__klp_relocs` entry of a klp-build module (convert-klp-build.ts) */
+export type Resolution = 'minimal' | 'annotation' | 'rule-pos' | 'rule-file' | 'map-unique' | 'klp-build';
 
 /** A resolved symbol: where the kernel will look it up, and which klp section gates it. */
 export interface Target {

@@ -13,6 +13,8 @@
  *  4. edit (convert-edit.ts): move, rename, drop annotation and emptied sections;
  *  5. verify (convert-verify.ts): the checker of `klp-convert check` on the output (the CLI runs
  *     it before writing).
+ * A klp-build pre-post-link module (`__klp_relocs.<obj>` tables) is the other input form
+ * (convert-klp-build.ts): klp-build has resolved everything, so stages 1-3 are its tables.
  * Every stage collects problems; the first stage with problems stops the conversion, and all of
  * its problems are reported together.
  */
@@ -22,9 +24,10 @@ import { Resolver, type ResolutionStep } from './convert-resolve.js';
 import { placeRelocations } from './convert-place.js';
 import { dropSections, moveRelocations } from './convert-edit.js';
 import type { Problem, Resolution } from './convert-types.js';
-import { KlpError } from './errors.js';
+import { KlpError, problemsError } from './errors.js';
 import { kernelLimits } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { convertKlpBuildModule, isKlpBuildModule } from './convert-klp-build.js';
 import type { ResolveRule } from './rules.js';
 import type { SymbolMap } from './symbol-map.js';
 
@@ -63,6 +66,8 @@ export interface ConvertResult {
   warnings: string[];
   /** false when the input needed nothing (already converted, or nothing unexported) */
   changed: boolean;
+  /** the input form: a module linked for conversion, or klp-build's pre-post-link module */
+  form: 'module' | 'klp-build';
 }
 
 export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult {
@@ -71,6 +76,8 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   if (h.e_type !== ET_REL) {
     throw new KlpError('NOT_RELOCATABLE', `${file}: not a relocatable module (e_type ${h.e_type}); convert the linked .ko (or foo.tmp.ko), not vmlinux or an executable`);
   }
+  // klp-build's pre-post-link module: its __klp_relocs tables already say everything
+  if (isKlpBuildModule(elf)) return convertKlpBuildModule(elf, { file, allowUntagged: opts.allowUntagged });
   const ed = new ElfEditor(elf);
   const symtab = ed.symtabIndex();
   if (symtab === undefined) throw new KlpError('NO_SYMTAB', `${file}: no symbol table; was the module stripped? convert before stripping`);
@@ -107,12 +114,12 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   for (const r of opts.rules ?? []) {
     if (!resolver.usedRules.has(r)) warnings.push(`${r.origin}: rule for '${r.name}' in '${r.object}' matched no undefined symbol of ${file}`);
   }
-  if (problems.length > 0) throw aggregate(problems);
+  if (problems.length > 0) throw problemsError(problems);
 
   // 4. edit
   const moved = moveRelocations(ed, placement.moves, resolver.targets);
   const removedSections = dropSections(ed, symtab, annotations.sections, moved.emptied, file, problems);
-  if (problems.length > 0) throw aggregate(problems);
+  if (problems.length > 0) throw problemsError(problems);
 
   const changed = moved.converted.size > 0 || removedSections.length > 0;
   const bytes = changed ? ed.write() : elf.rawBytes(0, elf.size).slice();
@@ -123,17 +130,6 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
     removedSections,
     warnings,
     changed,
+    form: 'module',
   };
-}
-
-function aggregate(problems: Problem[]): KlpError {
-  const [first, ...rest] = problems;
-  const detail: string[] = [];
-  if (first!.detail) detail.push(first!.detail);
-  for (const p of rest) {
-    detail.push(`klp-convert: error: ${p.message}`);
-    if (p.detail) detail.push(p.detail);
-  }
-  if (problems.length > 1) detail.push(`klp-convert: ${problems.length} errors; no output written`);
-  return new KlpError(first!.code, first!.message, detail.length ? detail.join('\n') : undefined, problems.map((p) => p.code));
 }

@@ -28,3 +28,19 @@ export class SymbolMapError extends Error {
     super(message);
   }
 }
+
+/**
+ * problemsError turns the problems a converter stage collected into one KlpError: the first
+ * problem's code and message, the others (and every detail) as extra lines.
+ */
+export function problemsError(problems: readonly { code: string; message: string; detail?: string }[]): KlpError {
+  const [first, ...rest] = problems;
+  const detail: string[] = [];
+  if (first!.detail) detail.push(first!.detail);
+  for (const p of rest) {
+    detail.push(`klp-convert: error: ${p.message}`);
+    if (p.detail) detail.push(p.detail);
+  }
+  if (problems.length > 1) detail.push(`klp-convert: ${problems.length} errors; no output written`);
+  return new KlpError(first!.code, first!.message, detail.length ? detail.join('\n') : undefined, problems.map((p) => p.code));
+}

@@ -194,3 +194,12 @@ export function positionMessage(outcome: PositionOutcome, name: string, object: 
 export function vmlinuxInModuleSection(sectionObject: string, symbolObject: string): boolean {
   return sectionObject !== 'vmlinux' && symbolObject === 'vmlinux';
 }
+
+/**
+ * The relocation types x86_64's apply_relocate_add() writes (arch/x86/kernel/module.c,
+ * __write_relocate_add, 7.2) and the bytes each writes; R_X86_64_NONE (0) is skipped ("nothing
+ * to write"), every other type fails the load with "Unknown rela relocation".
+ */
+export const X86_64_RELOC_WIDTH: ReadonlyMap<number, number> = new Map([[1, 8], [2, 4], [4, 4], [10, 4], [11, 4], [24, 8]]);
+export const R_X86_64_NONE = 0;
+export const R_X86_64_64 = 1;

@@ -79,16 +79,17 @@ export function readPatchTables(elf: ElfFile): PatchTables {
     }
   }
   const ptr = (sec: number, off: number): Pointer | undefined => relocs.get(sec)?.get(off);
-  const where = (sec: number, off: number): string => `${elf.sections[sec]!.name}+0x${off.toString(16)}`;
+  const where = (sec: number, off: number): string => `${elf.sections[sec]?.name ?? `section ${sec}`}+0x${off.toString(16)}`;
   const word = (sec: number, off: number): bigint => {
     const d = elf.data(sec);
-    if (off + WORD > d.length) return 0n;
+    if (!Number.isSafeInteger(off) || off < 0 || off + WORD > d.length) return 0n;
     return new DataView(d.buffer, d.byteOffset, d.byteLength).getBigUint64(off, elf.header.littleEndian);
   };
   const cstring = (p: Pointer): string | undefined => {
     if (p.sec < 0) return undefined;
     const d = elf.data(p.sec);
-    return p.off < d.length ? readCString(d, p.off) : undefined;
+    // a pointer's addend comes from the file: negative or past the section is no string
+    return Number.isSafeInteger(p.off) && p.off >= 0 && p.off < d.length ? readCString(d, p.off) : undefined;
   };
   /** the sized object symbol that starts at (sec, off) */
   const arrayAt = (sec: number, off: number): number | undefined => {

@@ -5,10 +5,10 @@
  * converted fixture.
  */
 import {
-  ElfFile, EM_X86_64, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, STB_LOCAL, STB_WEAK, hasFlag, relocTypeName,
+  ElfFile, EM_X86_64, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, STB_LOCAL, STB_WEAK, hasFlag, relocNoneType, relocTypeName,
 } from '../elf/index.js';
-import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
-import { checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
+import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_RELOCS_PREFIX, KLP_SYM_PREFIX, KLP_TOMBSTONE_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
+import { R_X86_64_64, X86_64_RELOC_WIDTH, checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { readPatchTables } from './patch-tables.js';
 import { declaredObjectFindings, readPatchModule } from './target-check.js';
@@ -50,7 +50,7 @@ export interface ValidateResult {
 const hex = (n: bigint | number): string => `0x${n.toString(16)}`;
 
 /** x86_64 relocation widths, for the kernel's "existing value is nonzero" check */
-const X86_WIDTH = new Map<number, number>([[1, 8], [2, 4], [4, 4], [10, 4], [11, 4], [24, 8]]);
+const X86_WIDTH = X86_64_RELOC_WIDTH;
 
 export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): ValidateResult {
   const findings: Finding[] = [];
@@ -81,12 +81,35 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
   // modinfo tag
   if (!hasLivepatchTag(elf)) err('NOT_LIVEPATCH', ".modinfo has no 'livepatch' key; the kernel refuses to enable the patch");
 
+  // symbols used by klp relocation sections
+  const klpRelaUsers = new Set<number>();
+  for (const s of elf.sections) {
+    if (s.sh_type !== SHT_RELA || s.sh_link !== st || !s.name.startsWith(KLP_RELA_PREFIX)) continue;
+    try {
+      const r = elf.relocations(s.index);
+      for (let k = 0; k < r.count; k++) klpRelaUsers.add(r.sym(k));
+    } catch {
+      // reported with the klp sections below
+    }
+  }
+
+  // klp-build's module before `objtool klp post-link`: one finding for the whole module
+  const klpBuildTables = elf.sections.some((x) => x.name.startsWith(KLP_RELOCS_PREFIX));
+  const unfinished: string[] = [];
+
   // symbols
   const klpSym = new Map<number, { object: string; name: string; pos: number }>();
   const unjudged: string[] = []; // undefined names whose export status no map or Module.symvers tells
   for (let i = 1; i < syms.count; i++) {
     const name = syms.name(i);
     const isLp = syms.shndx[i] === SHN_LIVEPATCH;
+    if (isLp && name.startsWith(KLP_TOMBSTONE_PREFIX)) {
+      // klp-build's tombstones: the symbol its original relocations name, SHN_LIVEPATCH after
+      // post-link. The kernel parses only the names of symbols that klp sections use
+      // (klp_resolve_symbols), and the module loader skips SHN_LIVEPATCH (simplify_symbols).
+      if (klpRelaUsers.has(i)) err('BAD_KLP_SYM_NAME', `symbol ${i} '${name}' is a klp-build tombstone but a klp relocation section uses it; the kernel cannot parse its name`);
+      continue;
+    }
     if (isLp) {
       const p = parseKlpSymName(name, symMax);
       if (!p) err('BAD_KLP_SYM_NAME', `symbol ${i} '${name}' has st_shndx SHN_LIVEPATCH but the kernel cannot parse its name (.klp.sym.<obj>.<name>,<pos>, object <= ${KLP_OBJNAME_MAX}, name <= ${symMax} characters)`);
@@ -96,7 +119,9 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         if (opts.map) checkPos(p, i);
       }
     } else if (name.startsWith(KLP_SYM_PREFIX) && syms.shndx[i] === SHN_UNDEF && !name.startsWith('.klp.sym.rela.')) {
-      err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; the module loader will look it up as an export and fail`);
+      if (klpBuildTables) unfinished.push(name);
+      else if (syms.bind(i) === STB_WEAK) err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; being weak, the module loader resolves it to 0 and every relocation against it computes a wrong address`);
+      else err('KLP_SYM_NOT_LIVEPATCH', `symbol ${i} '${name}' is named like a klp symbol but its st_shndx is SHN_UNDEF; the module loader will look it up as an export and fail`);
     } else if (syms.shndx[i] === SHN_UNDEF && name !== '' && name !== '.TOC.' && syms.bind(i) !== STB_WEAK) {
       if (name.startsWith('.klp.sym.rela.')) err('UNCONVERTED_MINIMAL', `symbol '${name}' is a minimal-scheme name that was not converted`);
       else if (!opts.symvers && !opts.map) unjudged.push(name);
@@ -105,6 +130,14 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         err('UNDEFINED_UNEXPORTED', `symbol '${name}' is undefined and not exported; loading fails with "Unknown symbol ${name}"${hint ? `; ${hint}` : ''}`);
       }
     }
+  }
+  if (unfinished.length > 0) {
+    findings.push({
+      severity: 'error', code: 'KLP_BUILD_UNFINISHED', names: unfinished,
+      message: `${f}: klp-build's module before 'objtool klp post-link' (__klp_relocs tables; ${unfinished.length} klp symbol${unfinished.length === 1 ? ' is' : 's are'} still weak undefined): ` +
+        'loaded as it is, its relocations name weak undefined .klp.tombstone and .klp.sym symbols, which the module loader resolves to 0, so the patched code calls and reads wrong addresses; ' +
+        'finish it with klp-convert convert (or objtool klp post-link)',
+    });
   }
   if (unjudged.length > 0) {
     findings.push({
@@ -124,6 +157,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
   }
 
   // ordinary relocation sections: no entry may still use a klp symbol in an allocated section
+  const none = relocNoneType(h.e_machine);
   const ordinaryOffsets = new Map<number, Set<bigint>>();
   for (const s of elf.sections) {
     if (s.sh_type !== SHT_RELA && s.sh_type !== SHT_REL) continue;
@@ -133,9 +167,15 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
     if (!base || !hasFlag(base.sh_flags, SHF_ALLOC)) continue;
     const r = elf.relocations(s.index);
     const offs = ordinaryOffsets.get(s.sh_info) ?? new Set<bigint>();
+    // klp-build's __klp_relocs tables keep their R_X86_64_64 entries against klp symbols after
+    // post-link: the loader writes 0 + addend into a table the kernel never reads (harmless)
+    const klpBuildTable = base.name.startsWith(KLP_RELOCS_PREFIX) && h.e_machine === EM_X86_64;
     for (let k = 0; k < r.count; k++) {
+      // an R_*_NONE entry (post-link's disabled original) writes nothing: apply_relocate_add skips it
+      if (r.type(k) === none) continue;
       offs.add(r.offset(k));
       const sym = r.sym(k);
+      if (klpBuildTable && r.type(k) === R_X86_64_64) continue;
       if (sym < syms.count && syms.shndx[sym] === SHN_LIVEPATCH) {
         err('ACTIVE_ORIGINAL', `${base.name}+${hex(r.offset(k))}: ordinary relocation in '${s.name}' uses klp symbol '${syms.name(sym)}'; the module loader would apply it with a wrong value`);
       }
@@ -158,7 +198,8 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
     if (s.sh_link !== st) err('KLP_BAD_LINK', `${where}: sh_link ${s.sh_link} is not the symbol table (${st})`);
     const object = parseKlpRelaObject(s.name);
     if (!object) { err('KLP_BAD_SECTION_NAME', `${where}: the kernel cannot parse the object name`); continue; }
-    if (s.name.startsWith(`${KLP_RELA_PREFIX}${object}..`)) warnf('KLP_DOUBLE_DOT', `${where}: double dot after the object name (a naming bug in older tools; the kernel accepts it)`);
+    // `.klp.rela.<obj>..<sec>` (C klp-convert v7, and objtool klp post-link in klp-build) is read
+    // like `.klp.rela.<obj>.<sec>`: the kernel scans the object name and finds the base by sh_info
     const base = elf.sections[s.sh_info];
     if (!base) { err('KLP_BAD_INFO', `${where}: sh_info ${s.sh_info} is out of range`); continue; }
     if (!hasFlag(base.sh_flags, SHF_ALLOC)) err('KLP_BASE_NOT_ALLOC', `${where}: base section '${base.name}' is not allocated; the kernel never applies it`);

@@ -3,7 +3,7 @@
  * keeps only those (a converter needs a few dozen of ~1.3 M names): its undefined symbols, the
  * `__ksymtab_`/`__export_symbol_` lines that would mark them exported in a 0.1 map, the inner
  * names of minimal-form symbols, and the names of symbols already converted to `.klp.sym.*`
- * (the verifier checks their positions).
+ * or named so by klp-build (the verifier checks their positions).
  */
 import { ElfFile, SHN_UNDEF } from '../elf/index.js';
 import { SHN_LIVEPATCH } from './constants.js';
@@ -28,6 +28,9 @@ export function wantedNames(elf: ElfFile): Set<string> {
     want.add('__export_symbol_' + n);
     const m = parseMinimalName(n);
     if (m) want.add(m.name);
+    // klp-build's pre-post-link klp symbols are still undefined (STB_WEAK)
+    const k = m ? undefined : parseKlpSymName(n);
+    if (k) want.add(k.name);
   }
   return want;
 }

@@ -5,6 +5,7 @@
  */
 import { ElfFile, readInputFile, writeFileAtomic } from '../../elf/index.js';
 import { convertModule } from '../../klp/convert.js';
+import { isKlpBuildModule } from '../../klp/convert-klp-build.js';
 import { verifyConverted } from '../../klp/convert-verify.js';
 import { loadRules } from '../../klp/rules.js';
 import { loadSymbolMap } from '../../klp/symbol-map.js';
@@ -20,6 +21,8 @@ const usage = `usage: klp-convert convert [options] INPUT.ko -o OUTPUT.ko
 
 Rewrites a livepatch module so that every relocation against an unexported symbol becomes a
 klp relocation (.klp.rela.<obj>.<sec>, .klp.sym.<obj>.<name>,<pos>). OUTPUT may equal INPUT.
+A klp-build pre-post-link module (__klp_relocs.<obj> tables, x86_64) is finished as
+'objtool klp post-link' would: no map needed; with --symbols its positions are verified.
 
 options:
   --symbols FILE        symbols.klp (format 0.1 or the extended format); without it only
@@ -36,7 +39,8 @@ options:
   -o, --output FILE     where to write the result (required)
 
 exit status: 0 converted (or nothing to do), 1 cannot convert (ambiguous or unknown symbol,
-refused section, bad annotation), 64 usage, 65 malformed ELF or map, 66 missing input,
+refused section, bad annotation, a klp-build module that is not x86_64), 64 usage, 65 malformed
+ELF or map or __klp_relocs table, 66 missing input,
 73 cannot create the output.`;
 
 export const command: Command = {
@@ -60,6 +64,9 @@ export const command: Command = {
     const input = positionals[0]!;
     const bytes = readInputFile(input);
     const elf = ElfFile.parse(bytes, input);
+    // klp-build's pre-post-link module: klp-build chose every object and position, so there is
+    // nothing for rules to decide; a map or Module.symvers only verifies the result
+    if (o.resolve && isKlpBuildModule(elf)) throw new UsageError(`${input}: --resolve does not apply to a klp-build module (its __klp_relocs tables already name every object and position)`);
     const map = o.symbols ? loadSymbolMap(o.symbols, wantedNames(elf)) : undefined;
     const symvers = o.symvers ? loadSymvers(o.symvers) : undefined;
     const rules = o.resolve ? loadRules(o.resolve) : undefined;
@@ -78,7 +85,7 @@ export const command: Command = {
     }
     if (o.json) {
       process.stdout.write(JSON.stringify({
-        input, output: o.output, changed: result.changed, converted: result.converted,
+        input, output: o.output, form: result.form, changed: result.changed, converted: result.converted,
         klpSections: result.klpSections, removedSections: result.removedSections, warnings: result.warnings,
       }, null, 2) + '\n');
     }
