@@ -29,6 +29,7 @@ export const DW_TAG_partial_unit = 0x3c;
 export const DW_TAG_skeleton_unit = 0x4a;
 export const DW_TAG_subprogram = 0x2e;
 export const DW_TAG_variable = 0x34;
+export const DW_AT_sibling = 0x01;
 export const DW_AT_location = 0x02;
 export const DW_AT_name = 0x03;
 export const DW_AT_low_pc = 0x11;
@@ -85,6 +86,8 @@ export interface DwarfAddress {
 
 interface Abbrev {
   readonly tag: number;
+  /** DW_CHILDREN_yes */
+  readonly children: boolean;
   /** attribute, form pairs */
   readonly specs: Uint32Array;
   /** DW_FORM_implicit_const values, by pair index */
@@ -331,7 +334,7 @@ class Cursor {
     this.need(n);
     let x = 0;
     const o = this.pos - this.base;
-    for (let i = 0; i < n; i++) x += this.d[o + (this.le ? i : n - 1 - i)]! * 2 ** (8 * i);
+    for (let i = 0, mul = 1; i < n; i++, mul *= 256) x += this.d[o + (this.le ? i : n - 1 - i)]! * mul; // not 2 ** k: a pow() call each
     this.pos += n;
     return x;
   }
@@ -423,12 +426,12 @@ function findAbbrev(d: Uint8Array, start: number, code: number): number {
         attrBits |= b & 0x7f;
         sh += 7;
       } while ((b & 0x80) !== 0);
-      sh = 0;
+      let fmul = 1;
       do {
-        if (p >= n || sh > 28) return -1;
+        if (p >= n || fmul > 2 ** 28) return -1;
         b = d[p++]!;
-        form += (b & 0x7f) * 2 ** sh;
-        sh += 7;
+        form += (b & 0x7f) * fmul;
+        fmul *= 128;
       } while ((b & 0x80) !== 0);
       if (attrBits === 0 && form === 0) break;
       if (form === F_implicit_const) {
@@ -439,6 +442,13 @@ function findAbbrev(d: Uint8Array, start: number, code: number): number {
     }
   }
 }
+
+/**
+ * DIEs whose children are parts of a type (DW_TAG_array_type, class_type, enumeration_type,
+ * structure_type, subroutine_type, union_type): in C none of them holds a function or a
+ * variable with an address, so definedAddresses steps over them by DW_AT_sibling
+ */
+const TYPE_TAGS = new Set([0x01, 0x02, 0x04, 0x13, 0x15, 0x17]);
 
 /** how many strings stringAt reads in windows before it reads the section whole */
 const WINDOWED_STRINGS = 32;
@@ -672,7 +682,7 @@ export class DwarfInfo {
     if (at === undefined) this.fail('.debug_info', where, `abbreviation ${code} is not in the table at .debug_abbrev+0x${u.abbrevOffset.toString(16)}`);
     const c = this.abbrevCursor(at);
     const tag = c.uleb();
-    c.skip(1);
+    const children = c.u8() !== 0;
     const specs: number[] = [];
     let implicit: Map<number, number> | undefined;
     for (;;) {
@@ -681,7 +691,7 @@ export class DwarfInfo {
       if (form === F_implicit_const) (implicit ??= new Map()).set(specs.length / 2, c.sleb());
       specs.push(attr, form);
     }
-    const ab = { tag, specs: Uint32Array.from(specs), implicit };
+    const ab = { tag, children, specs: Uint32Array.from(specs), implicit };
     t.decoded.set(code, ab);
     return ab;
   }
@@ -883,10 +893,14 @@ export class DwarfInfo {
       if (code === 0) continue;
       const ab = this.abbrev(u, code, where);
       const wantPc = ab.tag === DW_TAG_subprogram, wantLoc = ab.tag === DW_TAG_variable;
+      const typeTree = ab.children && TYPE_TAGS.has(ab.tag);
+      let sibling = 0;
       for (let k = 0; k < ab.specs.length; k += 2) {
         const attr = ab.specs[k]!;
         const form = this.realForm(c, ab.specs[k + 1]!);
-        if (wantPc && attr === DW_AT_low_pc && form === F_addr) {
+        if (typeTree && attr === DW_AT_sibling && form >= F_ref1 && form <= F_ref_udata) {
+          sibling = form === F_ref_udata ? c.uleb() : form === F_ref8 ? c.u64() : c.fixed(form === F_ref1 ? 1 : form === F_ref2 ? 2 : 4);
+        } else if (wantPc && attr === DW_AT_low_pc && form === F_addr) {
           out.push(this.address(c, u.addressSize));
         } else if (wantLoc && attr === DW_AT_location && (form === F_exprloc || form === F_block1 || form === F_block)) {
           const len = form === F_block1 ? c.u8() : c.uleb();
@@ -901,6 +915,9 @@ export class DwarfInfo {
           this.skipForm(c, form, u);
         }
       }
+      // a type's children (members, enumerators, subranges, parameters of a subroutine type)
+      // never define code or data: go to its sibling, when it names a DIE further on
+      if (sibling > 0 && u.offset + sibling > c.pos && u.offset + sibling <= u.end) c.pos = u.offset + sibling;
     }
     return out;
   }
