@@ -69,7 +69,10 @@ export interface DwarfUnit {
   /** DW_AT_name and DW_AT_comp_dir as stored (latin1), when present and readable */
   readonly name: string | undefined;
   readonly compDir: string | undefined;
-  /** the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a section offset) */
+  /**
+   * the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a
+   * section offset); undefined in relocatable files (see codeRanges)
+   */
   readonly lowPc: DwarfAddress | undefined;
   readonly highPc: bigint | undefined;
   readonly rangesOffset: number | undefined;
@@ -740,6 +743,9 @@ export class DwarfInfo {
     let name: string | undefined, compDir: string | undefined;
     let strxName = -1, strxDir = -1, strOffsetsBase = -1;
     let lowPc: DwarfAddress | undefined, highPc: bigint | undefined, highIsOffset = false, rangesOffset: number | undefined;
+    // code addresses only of linked files: codeRanges() does not follow a relocatable file's
+    // (its range lists need .rela.debug_rnglists), so their relocations are not looked up
+    const linked = this.relocs === undefined && this.elf.header.e_type !== ET_REL;
     for (let k = 0; k < ab.specs.length; k += 2) {
       const attr = ab.specs[k]!;
       const form = this.realForm(c, ab.specs[k + 1]!);
@@ -758,14 +764,14 @@ export class DwarfInfo {
           compDir = s;
           strxDir = strx;
         }
-      } else if (attr === DW_AT_low_pc && form === F_addr) {
+      } else if (linked && attr === DW_AT_low_pc && form === F_addr) {
         lowPc = this.address(c, u.addressSize);
-      } else if (attr === DW_AT_high_pc && form === F_addr) {
+      } else if (linked && attr === DW_AT_high_pc && form === F_addr) {
         highPc = this.address(c, u.addressSize).value;
-      } else if (attr === DW_AT_high_pc && (form === F_data1 || form === F_data2 || form === F_data4 || form === F_data8 || form === F_udata)) {
+      } else if (linked && attr === DW_AT_high_pc && (form === F_data1 || form === F_data2 || form === F_data4 || form === F_data8 || form === F_udata)) {
         highPc = BigInt(form === F_udata ? c.uleb() : form === F_data8 ? c.u64() : c.fixed(form === F_data1 ? 1 : form === F_data2 ? 2 : 4));
         highIsOffset = true;
-      } else if (attr === DW_AT_ranges && (form === F_sec_offset || (u.version < 4 && (form === F_data4 || form === F_data8)))) {
+      } else if (linked && attr === DW_AT_ranges && (form === F_sec_offset || (u.version < 4 && (form === F_data4 || form === F_data8)))) {
         rangesOffset = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
       } else if (attr === DW_AT_str_offsets_base && (form === F_sec_offset || form === F_data4 || form === F_data8)) {
         strOffsetsBase = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
