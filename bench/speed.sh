@@ -11,6 +11,8 @@
 #                    gcc -O2) opens vmlinux and every modules.order object and preads its ELF
 #                    header, section headers, .symtab and string table, nothing else. Node
 #                    start-up is `node -e 0`. Goal: ours <= 2x the sum.
+#                    The same run pinned to one CPU (taskset -c 0: one thread, -j 1 by default)
+#                    shows what the second core gives.
 #   symbols ext      the 0.1 run of the same tree. Goal: <= 1.2x.
 #   convert          Node start-up. A livepatch with 60 unexported vmlinux references (the
 #                    biggest tree's map) converted against the 0.1 and the ext map. Goal: <= +60 ms.
@@ -28,11 +30,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 unset NODE_EXTRA_CA_CERTS
 cli=${KLP_CLI:-$here/dist/klp-convert.cjs} # the bin (scripts/bundle.mjs)
 RUNS=${RUNS:-7}
-[ "$RUNS" -ge 5 ] || { echo "bench: RUNS=$RUNS; medians need at least 5 rounds" >&2; exit 1; }
+[ "$RUNS" -ge 5 ] || echo "bench: RUNS=$RUNS: medians of fewer than 5 rounds are noise on a shared machine" >&2
 corpus=${KLP_CORPUS:-/root/.cache/klp-corpus}
 baseline=${BASELINE:-$here/../shared/tools/symbols-klp-baseline.sh}
 [ -f "$baseline" ] || baseline=$here/test/helpers/symbols-klp-recipe.sh
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time (GNU time) is required (apt-get install time)" >&2; exit 1; }
+command -v taskset >/dev/null || { echo "bench: taskset is required (apt-get install util-linux)" >&2; exit 1; }
 command -v gcc >/dev/null || { echo "bench: gcc is required for the C floor" >&2; exit 1; }
 
 trees=() names=()
@@ -73,6 +76,7 @@ round() {
 		local t=${trees[$i]} n=${names[$i]}
 		sample "floor-$n" "$out/read-floor" "$t"
 		sample "sym01-$n" node "$cli" symbols --objtree "$t" -o "$out/$n.klp"
+		sample "sym01c0-$n" taskset -c 0 node "$cli" symbols --objtree "$t" -o "$out/$n.c0.klp"
 		sample "symext-$n" node "$cli" symbols --format ext --objtree "$t" -o "$out/$n.klpx"
 	done
 	sample conv01 node "$cli" convert --symbols "$out/map.klp" "$out/lp.ko" -o "$out/lp01.ko"
@@ -107,6 +111,7 @@ for i in "${!trees[@]}"; do
 	c=$(med "floor-$n" wall); cc=$(med "floor-$n" cpu)
 	mods=$(wc -l < "${trees[$i]}/modules.order")
 	row "symbols 0.1, $n ($mods modules)" "sym01-$n" "C read floor $(ms "$c") + node" "$(sum "$c" "$node0")" "$(sum "$cc" "$node0c")" '<= 2x'
+	row "  pinned to one CPU (taskset -c 0)" "sym01c0-$n" "C read floor $(ms "$c") + node" "$(sum "$c" "$node0")" "$(sum "$cc" "$node0c")" '<= 2x'
 	row "symbols ext, $n" "symext-$n" "our 0.1 run of $n" "$(med "sym01-$n" wall)" "$(med "sym01-$n" cpu)" '<= 1.2x'
 done
 for k in conv01 convext; do
@@ -118,6 +123,10 @@ o=$(med chkext wall)
 row "check --target, ${names[$big]} ext map" chkext \
 	"node start-up (ours: +$(ms "$(awk -v a="$o" -v b="$node0" 'BEGIN { print a - b }')"))" "$node0" "$node0c" '<= +60ms'
 echo "load average at end: $load_end"
+for n in "${names[@]}"; do
+	cmp -s "$out/$n.klp" "$out/$n.c0.klp" || { echo "bench: $n: the one-CPU map differs from the default one" >&2; exit 1; }
+	echo "$n: second CPU: one-CPU wall / default wall = $(ratio "$(med "sym01c0-$n" wall)" "$(med "sym01-$n" wall)")"
+done
 echo "maps: $(for i in "${!trees[@]}"; do n=${names[$i]}; printf '%s 0.1 %s bytes, ext %s bytes; ' "$n" "$(wc -c < "$out/$n.klp")" "$(wc -c < "$out/$n.klpx")"; done)"
 if [ "${RECIPE:-0}" = 1 ]; then
 	for i in "${!trees[@]}"; do

@@ -132,42 +132,77 @@ export function checkOutputPath(target: string): void {
 }
 
 /**
+ * AtomicFileWriter writes a file in pieces to a temporary file next to `target` and renames it
+ * over the target on commit(), so a failed run never leaves a half-written file where make would
+ * find it (abort() removes the temporary file). For outputs made as they are written: a symbol map
+ * streamed from a reused buffer never holds the whole map in memory. Failures throw IoError naming
+ * `target`: creation problems when constructed (checked before anything is written), a failed
+ * write (ENOSPC...) or rename later; the temporary file is then removed.
+ */
+export class AtomicFileWriter {
+  private readonly tmp: string;
+  private fd: number | undefined;
+  constructor(readonly target: string, mode = 0o644) {
+    checkOutputPath(target);
+    const dir = path.dirname(path.resolve(target));
+    this.tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    try {
+      this.fd = fs.openSync(this.tmp, 'w', mode);
+    } catch (e) {
+      if (!isErrno(e)) throw e;
+      throw createError(target, e.code!, e);
+    }
+  }
+  /** write appends bytes (the caller may reuse them once this returns). */
+  write(bytes: Uint8Array): void {
+    if (this.fd === undefined) throw new Error(`${this.target}: write after commit or abort`);
+    try {
+      for (let done = 0; done < bytes.length;) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+    } catch (e) {
+      this.abort();
+      if (!isErrno(e)) throw e;
+      const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
+      throw new IoError(this.target, 'output', e.code!, `${this.target}: cannot write: ${errnoText(e)}; ${full ? 'free some space or ' : ''}choose another output path`, { cause: e });
+    }
+  }
+  /** commit closes the file and renames it over the target. */
+  commit(): void {
+    if (this.fd === undefined) throw new Error(`${this.target}: commit after abort`);
+    try {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+      fs.renameSync(this.tmp, this.target);
+    } catch (e) {
+      this.abort();
+      if (!isErrno(e)) throw e;
+      throw createError(this.target, e.code!, e);
+    }
+  }
+  /** abort closes and removes the temporary file; the target is left as it was. */
+  abort(): void {
+    if (this.fd !== undefined) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* closing is all that is left to do */
+      }
+      this.fd = undefined;
+    }
+    try {
+      fs.unlinkSync(this.tmp);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/**
  * writeFileAtomic writes bytes to a temporary file next to `target` and renames it over the
- * target, so a failed run never leaves a half-written file where make would find it. `bytes` may
- * be a list of parts, written one after the other (no joined copy). Failures throw IoError naming
- * `target` (creation problems first, checked before anything is written; a failed write, e.g.
- * ENOSPC, afterwards); the temporary file is removed.
+ * target (AtomicFileWriter). `bytes` may be a list of parts, written one after the other (no
+ * joined copy). Failures throw IoError naming `target`; the temporary file is removed.
  */
 export function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[], mode = 0o644): void {
-  checkOutputPath(target);
-  const dir = path.dirname(path.resolve(target));
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  let step: 'create' | 'write' | 'rename' = 'create';
-  try {
-    const fd = fs.openSync(tmp, 'w', mode);
-    step = 'write';
-    try {
-      for (const p of bytes instanceof Uint8Array ? [bytes] : bytes) {
-        for (let done = 0; done < p.length;) done += fs.writeSync(fd, p, done, p.length - done);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-    step = 'rename';
-    fs.renameSync(tmp, target);
-  } catch (e) {
-    if (step !== 'create') {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        /* already gone */
-      }
-    }
-    if (!isErrno(e)) throw e;
-    if (step === 'write') {
-      const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
-      throw new IoError(target, 'output', e.code!, `${target}: cannot write: ${errnoText(e)}; ${full ? 'free some space or ' : ''}choose another output path`, { cause: e });
-    }
-    throw createError(target, e.code!, e);
-  }
+  const w = new AtomicFileWriter(target, mode);
+  for (const p of bytes instanceof Uint8Array ? [bytes] : bytes) w.write(p);
+  w.commit();
 }

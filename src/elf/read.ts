@@ -17,7 +17,7 @@ import {
 import { ElfFormatError } from './errors.js';
 import { BufferSource, FileSource, type ByteSource, type ReadArena } from './source.js';
 import { RelocTable } from './reloc.js';
-import { SymbolTable } from './symtab.js';
+import { SymbolTable, type SymbolBytes } from './symtab.js';
 
 export interface ElfHeader {
   /** 32 or 64 */
@@ -228,6 +228,38 @@ export class ElfFile {
     if (idx === undefined) throw this.error('ELF_NO_SYMTAB', 'no symbol table (SHT_SYMTAB) in file');
     const cached = this.symCache.get(idx);
     if (cached) return cached;
+    const { s, strSec, count } = this.symtabLayout(idx);
+    let shndxTable: Uint8Array | undefined;
+    const x = this.sections.find((t) => t.sh_type === SHT_SYMTAB_SHNDX && t.sh_link === idx);
+    if (x !== undefined) {
+      shndxTable = this.data(x.index);
+      if (shndxTable.length < count * 4) {
+        throw this.error('ELF_BAD_SIZE', `section ${x.index} '${x.name}': ${shndxTable.length} bytes for ${count} symbols`, x.headerOffset);
+      }
+    }
+    this.load([idx, strSec.index]);
+    const tab = new SymbolTable(this, idx, this.data(idx), this.data(strSec.index), shndxTable, s.sh_offset);
+    this.symCache.set(idx, tab);
+    return tab;
+  }
+
+  /**
+   * symbolBytes returns a symbol table's entries and its string table as read, checked like
+   * symbols() checks them but not decoded (no typed array per field): for a caller that passes
+   * over the table once (nameOffsets in symtab.ts). SHT_SYMTAB_SHNDX is not read.
+   */
+  symbolBytes(index?: number): SymbolBytes {
+    const idx = index ?? this.symtabIndex();
+    if (idx === undefined) throw this.error('ELF_NO_SYMTAB', 'no symbol table (SHT_SYMTAB) in file');
+    const cached = this.symCache.get(idx);
+    if (cached) return cached;
+    const { s, strSec, count } = this.symtabLayout(idx);
+    this.load([idx, strSec.index]);
+    return { elf: this, section: idx, raw: this.data(idx), strtab: this.data(strSec.index), count, fileOffset: s.sh_offset };
+  }
+
+  /** symtabLayout checks section `idx` as a symbol table (type, entry size, size, string table link). */
+  private symtabLayout(idx: number): { s: SectionHeader; strSec: SectionHeader; count: number } {
     const s = this.section(idx);
     if (s.sh_type !== SHT_SYMTAB && s.sh_type !== SHT_DYNSYM) {
       throw this.error('ELF_NOT_SYMTAB', `section ${idx} '${s.name}' is not a symbol table`, s.headerOffset);
@@ -243,19 +275,7 @@ export class ElfFile {
     if (strSec === undefined || strSec.sh_type !== SHT_STRTAB) {
       throw this.error('ELF_BAD_LINK', `section ${idx} '${s.name}': sh_link ${s.sh_link} is not a string table`, s.headerOffset);
     }
-    const count = s.sh_size / L.sym;
-    let shndxTable: Uint8Array | undefined;
-    const x = this.sections.find((t) => t.sh_type === SHT_SYMTAB_SHNDX && t.sh_link === idx);
-    if (x !== undefined) {
-      shndxTable = this.data(x.index);
-      if (shndxTable.length < count * 4) {
-        throw this.error('ELF_BAD_SIZE', `section ${x.index} '${x.name}': ${shndxTable.length} bytes for ${count} symbols`, x.headerOffset);
-      }
-    }
-    this.load([idx, strSec.index]);
-    const tab = new SymbolTable(this, idx, this.data(idx), this.data(strSec.index), shndxTable, s.sh_offset);
-    this.symCache.set(idx, tab);
-    return tab;
+    return { s, strSec, count: s.sh_size / L.sym };
   }
 
   /** relocations returns a view of an SHT_REL or SHT_RELA section's entries. */
@@ -390,6 +410,32 @@ function parseHeader(file: string, src: ByteSource): ElfHeader {
   };
 }
 
+/**
+ * One parsed section header. sh_flags and sh_addr are kept as 32-bit halves and made bigint
+ * when asked for: two bigints per section were most of what a module's headers allocated
+ * (~550k bigints over 4,230 distribution modules, read only by the few callers that look).
+ */
+class Section implements SectionHeader {
+  name = '';
+  flagsLo = 0;
+  flagsHi = 0;
+  addrLo = 0;
+  addrHi = 0;
+  sh_offset = 0;
+  sh_size = 0;
+  sh_link = 0;
+  sh_info = 0;
+  sh_addralign = 0;
+  sh_entsize = 0;
+  constructor(readonly index: number, readonly sh_name: number, readonly sh_type: number, readonly headerOffset: number) {}
+  get sh_flags(): bigint {
+    return this.flagsHi === 0 ? BigInt(this.flagsLo) : (BigInt(this.flagsHi) << 32n) | BigInt(this.flagsLo);
+  }
+  get sh_addr(): bigint {
+    return this.addrHi === 0 ? BigInt(this.addrLo) : (BigInt(this.addrHi) << 32n) | BigInt(this.addrLo);
+  }
+}
+
 /** sections whose contents are at most this far apart are read with one read (see ElfFile.load) */
 const NEARBY = 4096;
 
@@ -404,35 +450,32 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionHead
   const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const le = h.littleEndian;
   // built with name '' and named below in place: a spread copy per section showed up in profiles
-  const raw: { -readonly [K in keyof SectionHeader]: SectionHeader[K] }[] = [];
+  const raw: Section[] = [];
   for (let i = 0; i < h.shnum; i++) {
     const o = i * h.e_shentsize;
-    const headerOffset = h.e_shoff + o;
-    let sh_flags: bigint, sh_addr: bigint, sh_offset: number, sh_size: number, sh_addralign: number, sh_entsize: number;
-    let sh_link: number, sh_info: number;
+    const r = new Section(i, v.getUint32(o, le), v.getUint32(o + 4, le), h.e_shoff + o);
     if (h.bits === 64) {
-      sh_flags = v.getBigUint64(o + 8, le);
-      sh_addr = v.getBigUint64(o + 16, le);
-      sh_offset = u64(v, o + 24, le, file, 'sh_offset', i);
-      sh_size = u64(v, o + 32, le, file, 'sh_size', i);
-      sh_link = v.getUint32(o + 40, le);
-      sh_info = v.getUint32(o + 44, le);
-      sh_addralign = u64(v, o + 48, le, file, 'sh_addralign', i);
-      sh_entsize = u64(v, o + 56, le, file, 'sh_entsize', i);
+      r.flagsLo = v.getUint32(o + (le ? 8 : 12), le);
+      r.flagsHi = v.getUint32(o + (le ? 12 : 8), le);
+      r.addrLo = v.getUint32(o + (le ? 16 : 20), le);
+      r.addrHi = v.getUint32(o + (le ? 20 : 16), le);
+      r.sh_offset = u64(v, o + 24, le, file, 'sh_offset', i);
+      r.sh_size = u64(v, o + 32, le, file, 'sh_size', i);
+      r.sh_link = v.getUint32(o + 40, le);
+      r.sh_info = v.getUint32(o + 44, le);
+      r.sh_addralign = u64(v, o + 48, le, file, 'sh_addralign', i);
+      r.sh_entsize = u64(v, o + 56, le, file, 'sh_entsize', i);
     } else {
-      sh_flags = BigInt(v.getUint32(o + 8, le));
-      sh_addr = BigInt(v.getUint32(o + 12, le));
-      sh_offset = v.getUint32(o + 16, le);
-      sh_size = v.getUint32(o + 20, le);
-      sh_link = v.getUint32(o + 24, le);
-      sh_info = v.getUint32(o + 28, le);
-      sh_addralign = v.getUint32(o + 32, le);
-      sh_entsize = v.getUint32(o + 36, le);
+      r.flagsLo = v.getUint32(o + 8, le);
+      r.addrLo = v.getUint32(o + 12, le);
+      r.sh_offset = v.getUint32(o + 16, le);
+      r.sh_size = v.getUint32(o + 20, le);
+      r.sh_link = v.getUint32(o + 24, le);
+      r.sh_info = v.getUint32(o + 28, le);
+      r.sh_addralign = v.getUint32(o + 32, le);
+      r.sh_entsize = v.getUint32(o + 36, le);
     }
-    raw.push({
-      index: i, name: '', sh_name: v.getUint32(o, le), sh_type: v.getUint32(o + 4, le), sh_flags, sh_addr, sh_offset, sh_size,
-      sh_link, sh_info, sh_addralign, sh_entsize, headerOffset,
-    });
+    raw.push(r);
   }
   // section names
   let names: Uint8Array | undefined;

@@ -14,7 +14,82 @@ import { latin1 } from './read.js';
 /** whether this machine is little-endian (typed-array views then read little-endian files directly) */
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export class SymbolTable {
+/**
+ * A symbol table's entries and string table as read from the file (ElfFile.symbolBytes; a
+ * SymbolTable is one too). `fileOffset` is where the entries start in the file, for messages.
+ */
+export interface SymbolBytes {
+  readonly elf: ElfFile;
+  /** the section index of the table */
+  readonly section: number;
+  readonly raw: Uint8Array;
+  readonly strtab: Uint8Array;
+  readonly count: number;
+  readonly fileOffset: number;
+}
+
+/**
+ * nameOffsets writes to `out` the st_name of every symbol from index 1 on whose type
+ * (st_info & 0xf) is not in `skipTypes` (a mask of 1 << STT_*), in table order, and returns how
+ * many it wrote. Every offset is checked to lie inside the string table (ELF_BAD_STRTAB_INDEX,
+ * as SymbolTable checks). One pass over the entries, no per-field arrays: `out` must have room
+ * for t.count entries.
+ */
+export function nameOffsets(t: SymbolBytes, skipTypes: number, out: Uint32Array): number {
+  const raw = t.raw, strLen = t.strtab.length;
+  const h = t.elf.header;
+  const le = h.littleEndian, is64 = h.bits === 64;
+  let k = 0;
+  let max = 0;
+  if (is64 && le) {
+    // st_name from its four bytes: a Uint32Array view over the arena's buffer made per table cost
+    // ~30 % of a full-corpus run in profiles (1,270 of 3,550 samples), the byte loads nothing seen
+    for (let o = 0; o < raw.length; o += 24) {
+      const name = (raw[o]! | (raw[o + 1]! << 8) | (raw[o + 2]! << 16) | (raw[o + 3]! << 24)) >>> 0;
+      if (name > max) max = name;
+      if (o !== 0 && ((skipTypes >>> (raw[o + 4]! & 0xf)) & 1) === 0) out[k++] = name; // entry 0 is checked, not listed
+    }
+  } else {
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const es = is64 ? 24 : 16, infoAt = is64 ? 4 : 12;
+    for (let o = 0; o < raw.length; o += es) {
+      const name = v.getUint32(o, le);
+      if (name > max) max = name;
+      if (o !== 0 && ((skipTypes >>> (raw[o + infoAt]! & 0xf)) & 1) === 0) out[k++] = name;
+    }
+  }
+  if (max >= strLen && !(max === 0 && strLen === 0)) throw badNameOffset(t);
+  return k;
+}
+
+/** countDefined returns how many symbols (from index 1) of type `type` (STT_*) have st_shndx != SHN_UNDEF. */
+export function countDefined(t: SymbolBytes, type: number): number {
+  const raw = t.raw, h = t.elf.header;
+  const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const es = h.bits === 64 ? 24 : 16, infoAt = h.bits === 64 ? 4 : 12, shndxAt = h.bits === 64 ? 6 : 14;
+  let n = 0;
+  for (let i = 1, o = es; i < t.count; i++, o += es) {
+    if ((raw[o + infoAt]! & 0xf) === type && v.getUint16(o + shndxAt, h.littleEndian) !== SHN_UNDEF) n++;
+  }
+  return n;
+}
+
+/** badNameOffset names the first symbol whose st_name lies outside the string table. */
+function badNameOffset(t: SymbolBytes): ElfFormatError {
+  const h = t.elf.header;
+  const es = h.bits === 64 ? 24 : 16, strLen = t.strtab.length;
+  const v = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
+  for (let i = 0; i < t.count; i++) {
+    const name = v.getUint32(i * es, h.littleEndian);
+    if (name >= strLen && !(name === 0 && strLen === 0)) {
+      return new ElfFormatError(t.elf.file, 'ELF_BAD_STRTAB_INDEX',
+        `symbol ${i}: st_name ${name} is past the end of the string table (${strLen} bytes)`, t.fileOffset + i * es);
+    }
+  }
+  throw new Error('badNameOffset: every name is inside the string table');
+}
+
+export class SymbolTable implements SymbolBytes {
   readonly count: number;
   readonly nameOff: Uint32Array;
   readonly info: Uint8Array;
@@ -34,7 +109,7 @@ export class SymbolTable {
     readonly raw: Uint8Array,
     readonly strtab: Uint8Array,
     shndxTable: Uint8Array | undefined,
-    private readonly fileOffset: number,
+    readonly fileOffset: number,
   ) {
     const h = elf.header;
     this.le = h.littleEndian;
@@ -91,6 +166,11 @@ export class SymbolTable {
     } else {
       this.xindex = undefined;
     }
+  }
+
+  /** section is the section index of this table (SymbolBytes). */
+  get section(): number {
+    return this.sectionIndex_;
   }
 
   /** symtabSection is the section index of this table. */

@@ -1,27 +1,31 @@
 /**
- * The symbol map generator on two (or more) threads: one worker thread reads vmlinux, its largest
- * object, while the main thread reads the modules; when the worker is done with vmlinux it takes
- * modules too. Same bytes as generateSymbolMap, whatever -j and whatever the timing:
+ * The symbol map generator on two (or more) threads. Worker threads read and extract modules;
+ * the main thread plans the tree, reads vmlinux (the first and largest object, streamed out as it
+ * is made), then takes modules too, and merges: it writes every chunk of modules as soon as all
+ * chunks before it are written. Same bytes as generateSymbolMap, whatever -j and whatever the
+ * timing:
  *
  *  - modules are handed out in fixed chunks of CHUNK consecutive modules (a shared counter, taken
- *    with Atomics.add); each thread writes its chunks into its own buffer and records where each
- *    chunk starts and ends; the main thread joins header, vmlinux and the chunks in chunk order;
+ *    with Atomics.add); a worker posts each finished chunk's bytes on its own MessagePort, and the
+ *    main thread picks them up between its own modules (receiveMessageOnPort: no event loop turn)
+ *    and, once it has nothing left to read, as they arrive;
+ *  - chunks that cannot be written yet (an earlier one is still being read) wait in memory, so
+ *    what is held is about one chunk per thread plus what the slowest thread is behind;
  *  - on an error, a thread stops taking chunks after the one it is in; every chunk before the
  *    failing one was taken earlier and is finished, so the error of the first failing object in
  *    map order is the one reported (a worker's error is reproduced on the main thread, so the
- *    caller gets the same error object as from a single-threaded run).
+ *    caller gets the same error object as from a single-threaded run). The caller discards what
+ *    was written (AtomicFileWriter.abort).
  *
- * Measured on the 2-CPU bench machine (bench/README.md, whole process, medians): cloud corpus
- * 0.33 s with -j 1 and 0.30–0.35 s with -j 2; full corpus 0.76 s and 0.63 s. The worker costs
- * ~40 ms to start (its own isolate and module graph), which is why small trees gain little.
+ * Without `write`, the merged chunks are collected as the result's parts.
  */
 import * as os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import {
-  emitHeader, emitModule, emitVmlinux, generateSymbolMap, mapContext, mapResult, modinfoSkip, planTree, Sink, SINK_SIZE,
+  emitHeader, emitModule, emitVmlinux, generateSymbolMap, mapContext, mapResult, modinfoSkip, planTree, Sink, STREAM_SIZE,
   type GenerateOptions, type GenerateResult, type MapContext, type MapFormat, type ModuleEntry,
 } from './generate-map.js';
-import { findKernelTree, type KernelTree } from './kernel-tree.js';
+import { findKernelTree } from './kernel-tree.js';
 
 /** modules per chunk: small enough to balance the threads' finishing times, large enough to be cheap */
 export const CHUNK = 8;
@@ -43,10 +47,9 @@ const DONE = 2; // objects finished, for progress
 export interface WorkerInput {
   objtree: string;
   format: MapFormat;
-  vmlinux: string;
-  /** whether this worker reads vmlinux before taking modules */
-  withVmlinux: boolean;
   shared: SharedArrayBuffer;
+  /** where the worker posts ChunkMessage and EndMessage */
+  port: MessagePort;
 }
 
 /** the plan, sent once the main thread has it */
@@ -54,38 +57,49 @@ export interface WorkerPlan {
   modules: ModuleEntry[];
 }
 
-/** one thread's output: its buffer and the parts in it */
-export interface ThreadOutput {
+/** one finished chunk of modules: its bytes (transferred) and line count */
+export interface ChunkMessage {
+  chunk: number;
   bytes: Uint8Array;
-  /** vmlinux's names [start, end), lines; only from the thread that read it */
-  vmlinux?: { start: number; end: number; lines: number };
-  /** chunk index, [start, end), lines */
-  chunks: { chunk: number; start: number; end: number; lines: number }[];
-  /** module indexes left out as livepatch modules (modinfo key) */
-  skipped: number[];
-  /** the first object that failed: 0 = vmlinux, 1 + i = module i; with the message */
+  lines: number;
+}
+
+/** a worker's last message */
+export interface EndMessage {
+  end: true;
+  /** modules left out as livepatch modules (modinfo key): index and the file read (see openModule) */
+  skipped: { index: number; file: string }[];
+  /** the first object that failed: 1 + i = module i; with the message */
+  failed?: { unit: number; message: string };
+}
+
+/** what one thread did with the chunks it took */
+export interface ChunkLog {
+  skipped: { index: number; file: string }[];
   failed?: { unit: number; message: string };
 }
 
 /**
- * runChunks takes chunks until none is left or a thread failed, writing into `out`.
- * Shared by the main thread and the workers.
+ * runChunks takes chunks until none is left or a thread failed, writing each into `out` and
+ * handing it to `done` (which takes the bytes out of `out`). Shared by the main thread and the
+ * workers.
  */
-export function runChunks(ctx: MapContext, modules: readonly ModuleEntry[], shared: Int32Array, out: Sink, res: ThreadOutput,
-  onObject?: (file: string) => void): void {
+export function runChunks(ctx: MapContext, modules: readonly ModuleEntry[], shared: Int32Array, out: Sink, log: ChunkLog,
+  done: (chunk: number, bytes: Uint8Array, lines: number) => void, onObject?: (file: string) => void): void {
   const nChunks = Math.ceil(modules.length / CHUNK);
   for (;;) {
     if (Atomics.load(shared, STOP) !== 0) return;
     const c = Atomics.add(shared, NEXT, 1);
     if (c >= nChunks) return;
-    const start = out.len, lines = out.lines;
+    out.len = 0;
+    const lines = out.lines;
     const end = Math.min(modules.length, (c + 1) * CHUNK);
     for (let i = c * CHUNK; i < end; i++) {
       const m = modules[i]!;
       try {
-        if (!emitModule(ctx, m, out)) res.skipped.push(i);
+        if (!emitModule(ctx, m, out)) log.skipped.push({ index: i, file: m.file });
       } catch (e) {
-        res.failed = { unit: 1 + i, message: (e as Error).message };
+        log.failed = { unit: 1 + i, message: (e as Error).message };
         Atomics.store(shared, STOP, 1);
         throw e;
       } finally {
@@ -93,42 +107,109 @@ export function runChunks(ctx: MapContext, modules: readonly ModuleEntry[], shar
         onObject?.(m.file);
       }
     }
-    res.chunks.push({ chunk: c, start, end: out.len, lines: out.lines - lines });
+    done(c, out.result(), out.lines - lines);
   }
 }
 
-/** runVmlinux writes vmlinux's names into `out` and records where they are. */
-export function runVmlinux(ctx: MapContext, vmlinux: string, shared: Int32Array, out: Sink, res: ThreadOutput): void {
-  const start = out.len, lines = out.lines;
-  try {
-    emitVmlinux(ctx, vmlinux, out);
-  } catch (e) {
-    res.failed = { unit: 0, message: (e as Error).message };
-    Atomics.store(shared, STOP, 1);
-    throw e;
-  } finally {
-    Atomics.add(shared, DONE, 1);
-  }
-  res.vmlinux = { start, end: out.len, lines: out.lines - lines };
+interface Started {
+  worker: Worker;
+  port: MessagePort;
+  /** its EndMessage, once received */
+  end?: EndMessage;
+  /** set when it exited or failed without an EndMessage */
+  lost?: Error;
 }
 
-export function emptyOutput(): ThreadOutput {
-  return { bytes: new Uint8Array(0), chunks: [], skipped: [] };
-}
-
-function startWorker(input: WorkerInput): { worker: Worker; result: Promise<ThreadOutput> } {
-  const worker = new Worker(new URL('./generate-map-worker.js', import.meta.url), { workerData: input });
-  const result = new Promise<ThreadOutput>((resolve, reject) => {
-    let got: ThreadOutput | undefined;
-    worker.once('message', (m: ThreadOutput) => (got = m));
-    worker.once('error', reject);
-    worker.once('exit', (code) => {
-      if (got !== undefined) resolve(got);
-      else reject(new Error(`symbol map worker thread exited (code ${code}) without a result`));
-    });
+function startWorker(input: Omit<WorkerInput, 'port'>): Started {
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(new URL('./generate-map-worker.js', import.meta.url), {
+    workerData: { ...input, port: port2 } satisfies WorkerInput,
+    transferList: [port2],
   });
-  result.catch(() => undefined); // not awaited when planning fails: no unhandled rejection
-  return { worker, result };
+  const s: Started = { worker, port: port1 };
+  worker.once('error', (e) => (s.lost ??= e));
+  worker.once('exit', (code) => (s.lost ??= new Error(`symbol map worker thread exited (code ${code}) without a result`)));
+  return s;
+}
+
+/**
+ * Merge writes chunks in chunk order: a chunk is written when every chunk before it is;
+ * the others wait (copied, since the caller reuses its buffer).
+ */
+class Merge {
+  next = 0;
+  lines = 0;
+  /** what writing threw: nothing more is written */
+  error: unknown;
+  private readonly waiting = new Map<number, { bytes: Uint8Array; lines: number }>();
+  constructor(private readonly total: number, private readonly write: (bytes: Uint8Array) => void) {}
+  /** add takes chunk c; `owned` bytes are not reused by the caller (a transferred buffer) */
+  add(c: number, bytes: Uint8Array, lines: number, owned: boolean): void {
+    if (this.error !== undefined) return;
+    if (c !== this.next) {
+      this.waiting.set(c, { bytes: owned ? bytes : bytes.slice(), lines });
+      return;
+    }
+    this.emit(bytes, lines);
+    for (let w = this.waiting.get(this.next); w !== undefined; w = this.waiting.get(this.next)) {
+      this.waiting.delete(this.next);
+      this.emit(w.bytes, w.lines);
+    }
+  }
+  private emit(bytes: Uint8Array, lines: number): void {
+    if (this.error !== undefined) return;
+    try {
+      this.write(bytes);
+    } catch (e) {
+      this.error = e;
+      this.waiting.clear();
+      return;
+    }
+    this.lines += lines;
+    this.next++;
+  }
+  get complete(): boolean {
+    return this.next === this.total;
+  }
+}
+
+/** take handles a message from a worker: a chunk goes to the merge, the end is recorded */
+function take(s: Started, m: ChunkMessage | EndMessage, merge: Merge): void {
+  if ('end' in m) s.end = m;
+  else merge.add(m.chunk, m.bytes, m.lines, true);
+}
+
+/** poll takes every message the workers have posted so far, without waiting */
+function poll(workers: Started[], merge: Merge): void {
+  for (const s of workers) {
+    for (let r = receiveMessageOnPort(s.port); r !== undefined; r = receiveMessageOnPort(s.port)) take(s, r.message as ChunkMessage | EndMessage, merge);
+  }
+}
+
+/** drain waits for every worker's end message, merging chunks as they come */
+async function drain(workers: Started[], merge: Merge): Promise<void> {
+  await Promise.all(workers.map((s) => new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (s.end !== undefined) {
+        s.port.off('message', onMessage);
+        resolve();
+      } else if (s.lost !== undefined) {
+        // the port may still hold what the worker posted before it went
+        poll([s], merge);
+        if (s.end !== undefined) check();
+        else reject(s.lost);
+      }
+    };
+    const onMessage = (m: ChunkMessage | EndMessage): void => {
+      take(s, m, merge);
+      check();
+    };
+    poll([s], merge);
+    if (s.end !== undefined) return resolve();
+    s.port.on('message', onMessage);
+    s.worker.once('exit', () => setImmediate(check));
+    check();
+  })));
 }
 
 /**
@@ -139,93 +220,99 @@ export async function generateSymbolMapParallel(opts: GenerateOptions & { jobs: 
   const jobs = Math.min(opts.jobs, MAX_JOBS);
   if (jobs <= 1) return generateSymbolMap(opts);
   const shared = new SharedArrayBuffer(3 * 4);
-  // the first worker starts on vmlinux before the modules are listed: its start-up overlaps planning
+  // the workers start before the tree is planned: their start-up overlaps planning and vmlinux
   const tree = typeof opts.objtree === 'string' ? findKernelTree(opts.objtree) : opts.objtree;
-  const first = startWorker({ objtree: tree.root, format: opts.format, vmlinux: tree.vmlinux, withVmlinux: true, shared });
-  const workers = [first];
+  const workers: Started[] = [];
   try {
-    return await joinThreads(opts, tree, jobs, shared, workers);
+    for (let j = 1; j < jobs; j++) workers.push(startWorker({ objtree: tree.root, format: opts.format, shared }));
+    return await mergeThreads(opts, tree, shared, workers);
   } finally {
     // a no-op for workers that finished; stops them when planning or this thread failed early
-    for (const w of workers) void w.worker.terminate();
+    for (const w of workers) {
+      w.port.close();
+      void w.worker.terminate();
+    }
   }
 }
 
-async function joinThreads(opts: GenerateOptions, tree: KernelTree, jobs: number, shared: SharedArrayBuffer,
-  workers: { worker: Worker; result: Promise<ThreadOutput> }[]): Promise<GenerateResult> {
+async function mergeThreads(opts: GenerateOptions, tree: ReturnType<typeof findKernelTree>, shared: SharedArrayBuffer,
+  workers: Started[]): Promise<GenerateResult> {
   const counters = new Int32Array(shared);
-  const plan = planTree(tree);
-  const message: WorkerPlan = { modules: plan.modules };
-  workers[0]!.worker.postMessage(message);
-  for (let j = 2; j < jobs; j++) {
-    const w = startWorker({ objtree: plan.objtree, format: opts.format, vmlinux: plan.vmlinux, withVmlinux: false, shared });
-    w.worker.postMessage(message);
-    workers.push(w);
+  const collected: Uint8Array[] = [];
+  let size = 0;
+  const write = (b: Uint8Array): void => {
+    if (opts.write !== undefined) opts.write(b);
+    else collected.push(b.slice());
+    size += b.length;
+  };
+  let plan;
+  try {
+    plan = planTree(tree);
+  } catch (e) {
+    Atomics.store(counters, STOP, 1);
+    throw e;
   }
+  const message: WorkerPlan = { modules: plan.modules };
+  for (const w of workers) w.worker.postMessage(message);
   const ctx = mapContext(plan.objtree, opts.format);
   const total = plan.modules.length + 1;
-  const out = new Sink(SINK_SIZE);
-  emitHeader(ctx, out);
-  const headerEnd = out.len, headerLines = out.lines;
-  const mine = emptyOutput();
+  const nChunks = Math.ceil(plan.modules.length / CHUNK);
+  const merge = new Merge(nChunks, write);
+  const mine: ChunkLog = { skipped: [] };
+  // header and vmlinux come first in the map: streamed straight out
+  const out = new Sink(STREAM_SIZE, write);
   let error: unknown;
+  let headerLines = 0;
   try {
-    runChunks(ctx, plan.modules, counters, out, mine,
-      opts.onProgress && ((file) => opts.onProgress!(Atomics.load(counters, DONE), total, file)));
+    emitHeader(ctx, out);
+    try {
+      emitVmlinux(ctx, plan.vmlinux, out);
+    } catch (e) {
+      mine.failed = { unit: 0, message: (e as Error).message };
+      Atomics.store(counters, STOP, 1);
+      throw e;
+    } finally {
+      Atomics.add(counters, DONE, 1);
+    }
+    out.flush();
+    headerLines = out.lines;
+    out.drain = undefined; // chunks are handed to the merge whole
+    out.lines = 0;
+    runChunks(ctx, plan.modules, counters, out, mine, (c, bytes, lines) => {
+      merge.add(c, bytes, lines, false);
+      if (merge.error !== undefined) throw merge.error;
+      poll(workers, merge);
+    }, opts.onProgress && ((file) => opts.onProgress!(Atomics.load(counters, DONE), total, file)));
   } catch (e) {
     error = e;
+    Atomics.store(counters, STOP, 1);
   }
-  mine.bytes = out.buf;
-  const outputs = [mine, ...(await Promise.all(workers.map((w) => w.result)))];
+  await drain(workers, merge);
 
   // the first failure in map order decides; reproduce a worker's here to throw the real error
   let failed: { unit: number; message: string; mine: boolean } | undefined;
-  for (const o of outputs) {
+  for (const o of [mine, ...workers.map((w) => w.end!)]) {
     if (o.failed !== undefined && (failed === undefined || o.failed.unit < failed.unit)) failed = { ...o.failed, mine: o === mine };
   }
   if (failed !== undefined) {
     if (failed.mine) throw error;
-    const scratch = new Sink();
-    if (failed.unit === 0) emitVmlinux(ctx, plan.vmlinux, scratch);
-    else emitModule(ctx, plan.modules[failed.unit - 1]!, scratch);
+    emitModule(ctx, plan.modules[failed.unit - 1]!, new Sink());
     throw new Error(failed.message);
   }
+  if (error !== undefined) throw error; // a failure writing the map
+  if (merge.error !== undefined) throw merge.error;
+  if (!merge.complete) throw new Error('symbol map: a chunk of modules was not read');
   opts.onProgress?.(total, total, plan.modules[plan.modules.length - 1]?.file ?? plan.vmlinux);
 
-  // join: header, vmlinux, chunks in order (views, written one after the other)
-  let lines = headerLines;
-  const byChunk: { o: ThreadOutput; start: number; end: number }[] = [];
-  const skipped = new Set<number>();
-  let vm: { o: ThreadOutput; start: number; end: number } | undefined;
-  for (const o of outputs) {
-    if (o.vmlinux !== undefined) {
-      vm = { o, start: o.vmlinux.start, end: o.vmlinux.end };
-      lines += o.vmlinux.lines;
-    }
-    for (const c of o.chunks) {
-      byChunk[c.chunk] = { o, start: c.start, end: c.end };
-      lines += c.lines;
-    }
-    for (const i of o.skipped) skipped.add(i);
-  }
-  if (vm === undefined) throw new Error('symbol map: no thread read vmlinux');
-  if (byChunk.length !== Math.ceil(plan.modules.length / CHUNK)) throw new Error('symbol map: a chunk of modules was not read');
-  const parts = [out.buf.subarray(0, headerEnd)];
-  for (const part of [vm, ...byChunk]) {
-    if (part === undefined) throw new Error('symbol map: a chunk of modules was not read');
-    const last = parts[parts.length - 1]!;
-    // consecutive chunks of one thread are adjacent in its buffer: one part
-    if (last.buffer === part.o.bytes.buffer && last.byteOffset + last.length === part.o.bytes.byteOffset + part.start) {
-      parts[parts.length - 1] = part.o.bytes.subarray(last.byteOffset - part.o.bytes.byteOffset, part.end);
-    } else {
-      parts.push(part.o.bytes.subarray(part.start, part.end));
-    }
-  }
+  const skipped = new Map<number, string>();
+  for (const o of [mine, ...workers.map((w) => w.end!)]) for (const k of o.skipped) skipped.set(k.index, k.file);
   const kept: ModuleEntry[] = [];
   plan.modules.forEach((m, i) => {
-    if (skipped.has(i)) plan.livepatch.push(modinfoSkip(plan.objtree, m));
+    const file = skipped.get(i);
+    if (file !== undefined) plan.livepatch.push(modinfoSkip(plan.objtree, { ...m, file }));
     else kept.push(m);
   });
   plan.modules = kept;
-  return mapResult(parts, plan, lines);
+  const lines = headerLines + merge.lines;
+  return opts.write !== undefined ? mapResult([], plan, lines, size) : mapResult(collected, plan, lines);
 }

@@ -1,33 +1,34 @@
 /**
- * Worker thread of generateSymbolMapParallel (generate-map-parallel.ts): reads vmlinux if asked,
- * then takes chunks of modules until none is left, and posts its buffer and the parts in it.
+ * Worker thread of generateSymbolMapParallel (generate-map-parallel.ts): takes chunks of modules
+ * until none is left, posting each chunk's bytes on its port as soon as it is done (the main
+ * thread merges them in order), then an end message with what it left out or what failed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { once } from 'node:events';
-import { mapContext, Sink, SINK_SIZE } from './generate-map.js';
-import { emptyOutput, runChunks, runVmlinux, type WorkerInput, type WorkerPlan } from './generate-map-parallel.js';
+import { mapContext, Sink, STREAM_SIZE } from './generate-map.js';
+import { runChunks, type ChunkLog, type ChunkMessage, type EndMessage, type WorkerInput, type WorkerPlan } from './generate-map-parallel.js';
 
 const input = workerData as WorkerInput;
-const port = parentPort!;
 const counters = new Int32Array(input.shared);
 const ctx = mapContext(input.objtree, input.format);
-const out = new Sink(SINK_SIZE);
-const res = emptyOutput();
-// the plan arrives while vmlinux is read
-const plan = once(port, 'message') as Promise<[WorkerPlan]>;
+const out = new Sink(STREAM_SIZE);
+const log: ChunkLog = { skipped: [] };
 
 // a function, not top-level await: the bundled CLI (scripts/bundle.mjs) is CommonJS
 async function run(): Promise<void> {
+  const [{ modules }] = (await once(parentPort!, 'message')) as [WorkerPlan];
   try {
-    if (input.withVmlinux) runVmlinux(ctx, input.vmlinux, counters, out, res);
-    const [{ modules }] = await plan;
-    runChunks(ctx, modules, counters, out, res);
+    runChunks(ctx, modules, counters, out, log, (chunk, bytes, lines) => {
+      const own = bytes.slice(); // its own ArrayBuffer, moved to the main thread
+      const m: ChunkMessage = { chunk, bytes: own, lines };
+      input.port.postMessage(m, [own.buffer as ArrayBuffer]);
+    });
   } catch (e) {
-    // res.failed names the object and the main thread reproduces the error; anything else is a bug
-    if (res.failed === undefined) throw e;
+    // log.failed names the object and the main thread reproduces the error; anything else is a bug
+    if (log.failed === undefined) throw e;
   }
-  res.bytes = out.buf;
-  port.postMessage(res, [out.buf.buffer as ArrayBuffer]);
+  const end: EndMessage = { end: true, ...log };
+  input.port.postMessage(end);
 }
 
 run().catch((e: unknown) => {

@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, SHF_EXECINSTR, SHN_UNDEF, SHT_SYMTAB, STT_FUNC, hasFlag, type SymbolTable } from '../elf/index.js';
+import { ElfFile, SHF_EXECINSTR, SHT_SYMTAB, STT_FUNC, countDefined, hasFlag, type SymbolBytes } from '../elf/index.js';
 import { KlpError } from './errors.js';
 import type { SymbolMap } from './symbol-map.js';
 
@@ -44,10 +44,8 @@ function sectionsProblem(elf: ElfFile): string | undefined {
 }
 
 /** functionCount counts the defined STT_FUNC symbols of a table (step 2). */
-function functionCount(st: SymbolTable): number {
-  let n = 0;
-  for (let i = 1; i < st.count; i++) if ((st.info[i]! & 0xf) === STT_FUNC && st.shndx[i] !== SHN_UNDEF) n++;
-  return n;
+function functionCount(st: SymbolBytes): number {
+  return countDefined(st, STT_FUNC);
 }
 
 /**
@@ -68,7 +66,7 @@ export function checkVmlinuxSections(vmlinux: string, objtree: string): void {
  * checkVmlinuxSymbols throws VMLINUX_NO_SYMBOLS unless vmlinux (open, with its symbol table
  * `st` when it has one) passes both steps: a .symtab, a code section, a defined function.
  */
-export function checkVmlinuxSymbols(elf: ElfFile, st: SymbolTable | undefined, objtree: string): void {
+export function checkVmlinuxSymbols(elf: ElfFile, st: SymbolBytes | undefined, objtree: string): void {
   const why = sectionsProblem(elf) ?? (st !== undefined && functionCount(st) === 0
     ? `has ${st.count - 1} symbols but not one function (STT_FUNC): a stripped or partial symbol table`
     : undefined);

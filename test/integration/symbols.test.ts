@@ -4,12 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync, truncateSync, statSync, renameSync, mkdtempSync, cpSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync, truncateSync, statSync, renameSync, mkdtempSync, cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildSymbolsTree, dropBlocks, missingTools, nmNames, run, type SymbolsTree } from '../helpers/symbols-tree.js';
 import { repoRoot } from '../helpers/elf-fixtures.js';
 import { loadSymbolMap, type SymbolCandidate } from '../../src/klp/symbol-map.js';
+import { ElfFile } from '../../src/elf/index.js';
 
 const CLI = join(repoRoot, 'dist/src/cli/main.js');
 const RECIPE = join(repoRoot, 'test/helpers/symbols-klp-recipe.sh');
@@ -275,4 +276,93 @@ test('symbols: usage errors exit 64', { skip }, () => {
   assert.equal(cli(['symbols', '--format', '0.2']).status, 64);
   assert.equal(cli(['symbols', '-j', 'x']).status, 64);
   assert.equal(cli(['symbols', 'stray']).status, 64);
+});
+
+test('symbols 0.1: symlinked modules are read as the recipe reads them (a dangling <name>.o link falls back to <name>.ko)', { skip }, () => {
+  // planTree takes a symlink from readdir without following it; opening follows it, and a link
+  // that leads nowhere falls back to the next file as the recipe's `[ -e <name>.o ]` does
+  const t = scratchTree();
+  try {
+    mkdirSync(join(t, 'links'));
+    symlinkSync(join(t, 'drivers/a/mod_a.o'), join(t, 'links/l_good.o'));
+    symlinkSync(join(t, 'links/nowhere.o'), join(t, 'links/l_dangling.o'));
+    symlinkSync(join(t, 'misc/ko_only.ko'), join(t, 'links/l_dangling.ko'));
+    const order = readFileSync(join(t, 'modules.order'), 'latin1');
+    writeFileSync(join(t, 'modules.order'), order + 'links/l_good.o\nlinks/l_dangling.o\n');
+    const base = join(t, '..', 'recipe.klp');
+    run('bash', [RECIPE, t, base], { env: { ...process.env, LC_ALL: '' } });
+    const drop = new Set([...T.compressed.map((c) => c.base), T.modinfoLivepatch]);
+    for (const j of ['1', '2']) {
+      const o = join(t, '..', `links.${j}.klp`);
+      const r = cli(['symbols', '--objtree', t, '-o', o, '-j', j]);
+      assert.equal(r.status, 0, r.stderr);
+      const have = readFileSync(o, 'latin1');
+      assert.equal(dropBlocks(have, drop), dropBlocks(readFileSync(base, 'latin1'), drop), `-j ${j}`);
+      assert.ok(have.includes('*l_good\n') && have.includes('*l_dangling\nko_only_fn\n'), `-j ${j}`);
+    }
+    // a module whose only file is a dangling link is missing, as without links
+    symlinkSync(join(t, 'links/nowhere.o'), join(t, 'links/l_none.o'));
+    writeFileSync(join(t, 'modules.order'), order + 'links/l_none.o\n');
+    expectFailure(t, /links\/l_none\.o: listed in modules\.order but neither links\/l_none\.o nor links\/l_none\.ko/, 66);
+  } finally {
+    rmSync(join(t, '..'), { recursive: true, force: true });
+  }
+});
+
+test('symbols 0.1: a module symbol whose name lies outside .strtab, or runs past its end, is a format error naming the symbol (-j 1 and -j 2 alike)', { skip }, () => {
+  const t = scratchTree();
+  try {
+    const victim = join(t, 'fs/nls/mod-dash.o');
+    const good = readFileSync(victim);
+    const elf = ElfFile.parse(new Uint8Array(good), victim);
+    const symtab = elf.section(elf.symtabIndex()!);
+    const strtab = elf.section(symtab.sh_link);
+    const last = symtab.sh_size / 24 - 1;
+    const bad = Buffer.from(good);
+    bad.writeUInt32LE(strtab.sh_size + 5, symtab.sh_offset + last * 24); // st_name past the table
+    writeFileSync(victim, bad);
+    const want = new RegExp(`mod-dash\\.o: at byte 0x${(symtab.sh_offset + last * 24).toString(16)}.*symbol ${last}: st_name ${strtab.sh_size + 5} is past the end of the string table`);
+    const r1 = cli(['symbols', '--objtree', t, '-o', join(t, 'a.klp'), '-j', '1']);
+    const r2 = cli(['symbols', '--objtree', t, '-o', join(t, 'b.klp'), '-j', '2']);
+    assert.equal(r1.status, 65, r1.stderr);
+    assert.match(r1.stderr, want);
+    assert.equal(r2.status, 65);
+    assert.equal(r2.stderr, r1.stderr);
+    // the table's last byte not a NUL: the name that runs into it is named
+    const open = Buffer.from(good);
+    open[strtab.sh_offset + strtab.sh_size - 1] = 0x41;
+    writeFileSync(victim, open);
+    expectFailure(t, /mod-dash\.o.*symbol \d+: name at st_name \d+ is not NUL-terminated/, 65);
+  } finally {
+    rmSync(join(t, '..'), { recursive: true, force: true });
+  }
+});
+
+test('symbols: with many chunks, the first failing module in map order is the error whatever -j (and no output or temporary file is left)', { skip }, () => {
+  const t = scratchTree();
+  try {
+    const order = readFileSync(join(t, 'modules.order'), 'latin1');
+    let extra = '';
+    for (let i = 0; i < 40; i++) {
+      cpSync(join(t, 'fs/nls/mod-dash.o'), join(t, `many/m${String(i).padStart(2, '0')}.o`));
+      extra += `many/m${String(i).padStart(2, '0')}.o\n`;
+    }
+    writeFileSync(join(t, 'modules.order'), order + extra);
+    // two broken modules in different chunks of 8: the earlier one in map order is reported
+    for (const i of ['17', '33']) writeFileSync(join(t, `many/m${i}.o`), `not an ELF file (${i})`);
+    const runs = ['1', '2', '4'].map((j) => {
+      const o = join(t, `bad.${j}.klp`);
+      const r = cli(['symbols', '--objtree', t, '-o', o, '-j', j]);
+      assert.ok(!existsSync(o), `-j ${j}: no output`);
+      return r;
+    });
+    for (const r of runs) {
+      assert.equal(r.status, 65, r.stderr);
+      assert.equal(r.stderr, runs[0]!.stderr);
+    }
+    assert.match(runs[0]!.stderr, /many\/m17\.o: .*not an ELF file/);
+    assert.deepEqual(readdirSync(t).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+  } finally {
+    rmSync(join(t, '..'), { recursive: true, force: true });
+  }
 });

@@ -98,28 +98,40 @@ fi
 
 # --- 2. test modules -----------------------------------------------------------------------------
 mods=$work/modules
+# Cases that need something of the kernel, with why they are skipped when it lacks it.
+declare -A skip_why=()
+# dup: which __func__.N copies it reads depends on the kernel (gcc numbers them per file);
+# dup-pick.mjs chooses them from this kernel's map and writes the module's pick header, its
+# .resolve rules and the case's expected strings (read from vmlinux) into $work/dup.
+dup_dir=$work/dup
+rm -rf "$dup_dir"
+mkdir -p "$dup_dir"
+if [ "$(nm "$tree/vmlinux" | grep -c ' ucode_path$')" != 2 ]; then
+	skip_why[dup]="vmlinux has no two ucode_path (microcode/intel.c and amd.c): CONFIG_MICROCODE is $(grep -E '^(CONFIG_MICROCODE=|# CONFIG_MICROCODE is)' "$tree/.config" || echo absent) in this tinyconfig"
+elif ! cli dup-map symbols --objtree "$tree" --format ext -o "$dup_dir/vmlinux.klpx"; then
+	bad dup-pick "klp-convert symbols --format ext failed: $(first_line "$work/cli/dup-map.out")"
+	skip_why[dup]="no map to choose its copies from (dup-pick failed)"
+elif ! picked=$(node "$here/dup-pick.mjs" "$dup_dir/vmlinux.klpx" "$tree" "$dup_dir" 2>"$dup_dir/pick.err"); then
+	bad dup-pick "$(first_line "$dup_dir/pick.err")"
+	skip_why[dup]="its copies could not be chosen (dup-pick failed)"
+	rm -f "$dup_dir"/*.h "$dup_dir"/*.resolve
+else
+	ok dup-pick "$picked"
+fi
 note "building test modules in $mods"
-if ! build_test_modules "$tree" "$mods" "$repo" "$work/modules-build.log"; then
+if ! build_test_modules "$tree" "$mods" "$repo" "$work/modules-build.log" "$dup_dir"; then
 	bad modules-build "make M=$mods failed: $(grep -m1 -E 'error|Error' "$work/modules-build.log" || tail -n1 "$work/modules-build.log")"
 	summary
 	exit 1
 fi
 
 targets=(test_klp_convert_mod test-klp-dash-mod)
-# Cases that need something of the kernel, with why they are skipped when it lacks it.
-declare -A skip_why=()
 if [ "$KLP_KERNEL" = 6.1 ]; then
 	# 6.1's x86 module loader has no clear_relocate_add() (6.2+): unloading the target leaves the
 	# klp relocation sites written, and loading it again fails (seen on 6.1.192).
 	for c in lp1-reload lp2-reload; do
 		skip_why[$c]="6.1 does not clear klp relocations when the target unloads (no clear_relocate_add before 6.2): reloading it fails with 'x86/modules: Skipping invalid relocation target, existing value is nonzero' and 'livepatch: failed to initialize patch ... (-8)'"
 	done
-fi
-if [ "$KLP_KERNEL" = 7.2 ]; then
-	# the case's __func__.2/__func__.3 rules and strings are those of the 6.12 kernel's gcc numbering
-	skip_why[dup]="its __func__.2 (microcode/amd.c) and __func__.3 (cpu/amd.c) rules and strings are the 6.12 test kernel's: 7.2's vmlinux has no __func__.2 from microcode/amd.c (klp-convert: \"rule 'vmlinux __func__.2 file=microcode/amd.c' matches 0 symbols\")"
-elif [ "$(nm "$tree/vmlinux" | grep -c ' ucode_path$')" != 2 ]; then
-	skip_why[dup]="vmlinux has no two ucode_path (microcode/intel.c and amd.c): CONFIG_MICROCODE is $(grep -E '^(CONFIG_MICROCODE=|# CONFIG_MICROCODE is)' "$tree/.config" || echo absent) in this tinyconfig"
 fi
 # livepatch -> resolve file ("" when none)
 livepatches=(test_klp_convert1 test_klp_convert2 test_klp_convert3 test_klp_convert_sections
@@ -346,6 +358,8 @@ for f in "$here"/cases/*.case ${KLP_EXTRA_DIR:+"$KLP_EXTRA_DIR"/*.case}; do
 	c=${f##*/}
 	case_file[${c%.case}]=$(realpath "$f")
 done
+# dup's expectations are the ones dup-pick.mjs filled in for this kernel
+[ ! -f "$dup_dir/dup.case" ] || case_file[dup]=$dup_dir/dup.case
 mapfile -t all_cases < <(printf '%s\n' "${!case_file[@]}" | LC_ALL=C sort)
 selected=()
 for c in "${all_cases[@]}"; do

@@ -8,11 +8,12 @@
  * stdout, like make's other `  CC      foo.o` lines.
  *
  * -j N: threads, the main one included (default: 2 when there are 2 CPUs; at most 4). With two, a
- * worker thread reads vmlinux while this thread reads modules, then both take modules; -j 1 runs
- * everything on this thread. The bytes written never depend on -j (generate-map-parallel.ts).
+ * worker thread reads modules while this thread reads vmlinux, then both take modules and this
+ * one writes them in order; -j 1 runs everything on this thread. The map is written as it is
+ * made (AtomicFileWriter), except for ext -v. The bytes never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
-import { checkOutputPath, writeFileAtomic } from '../../elf/index.js';
+import { AtomicFileWriter, checkOutputPath, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
 import { describeKernelTree, findKernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
@@ -38,9 +39,9 @@ modules left out), as symbols.klp.
                    exports, source file as a path from DWARF or the tree's .o files; see
                    docs/symbols-format.md)
   -j N             threads to use, this one included (default: 2 with 2 or more CPUs, else 1;
-                   at most ${MAX_JOBS}). With 2, a worker thread reads vmlinux while the main
-                   thread reads modules; -j 1 reads everything on one thread. The output is
-                   the same for every N.
+                   at most ${MAX_JOBS}). With 2, a worker thread reads modules while the main
+                   thread reads vmlinux, then both read modules; -j 1 reads everything on
+                   one thread. The output is the same for every N.
   -v, --verbose    list the livepatch modules left out and a summary on stderr (with ext:
                    how many source files got a path)
 
@@ -87,10 +88,15 @@ export const command: Command = {
     if (o.output === undefined) checkOutputPath(output);
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
+    // the map is written as it is made (a temporary file renamed at the end), except for ext -v,
+    // whose file table summary reads the finished map
+    const stats = format === 'ext' && o.verbose === true;
+    const writer = stats ? undefined : new AtomicFileWriter(output);
     const res = await generateSymbolMapParallel({
       objtree: tree,
       format,
       jobs: o.jobs === undefined ? defaultJobs() : Number(o.jobs),
+      ...(writer !== undefined ? { write: (b: Uint8Array) => writer.write(b) } : {}),
       ...(tty
         ? {
             onProgress: (done: number, total: number): void => {
@@ -102,8 +108,12 @@ export const command: Command = {
             },
           }
         : {}),
+    }).catch((e: unknown) => {
+      writer?.abort();
+      throw e;
     });
-    writeFileAtomic(output, res.parts);
+    if (writer !== undefined) writer.commit();
+    else writeFileAtomic(output, res.parts);
     if (o.verbose) {
       process.stderr.write(`klp-convert: symbols: ${describeKernelTree(res.plan.tree)}\n`);
       for (const l of res.plan.livepatch) process.stderr.write(`klp-convert: symbols: skipped livepatch module ${l.entry} (${l.why})\n`);

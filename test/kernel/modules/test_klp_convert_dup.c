@@ -12,10 +12,12 @@
  *
  * Two files are named amd.c: arch/x86/kernel/cpu/amd.c and
  * arch/x86/kernel/cpu/microcode/amd.c, and vmlinux has about 60 copies of each
- * of __func__.2 and __func__.3 (the __func__ strings of functions that use it).
- * The rules name them by path, microcode/amd.c and cpu/amd.c, which the
- * basename amd.c could not tell apart: the strings printed are the names of
- * functions of those two files.
+ * __func__.N (the __func__ strings of functions that use it; gcc numbers them
+ * per file).  The rules name one of each file by path, microcode/amd.c and
+ * cpu/amd.c, which the basename amd.c could not tell apart: the strings printed
+ * are the names of functions of those two files.  Which N each file has
+ * depends on the kernel: test/kernel/dup-pick.mjs picks them for the kernel
+ * under test and writes test_klp_convert_dup_pick.h and the .resolve rules.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -23,16 +25,17 @@
 #include <linux/kernel.h>
 #include <linux/livepatch.h>
 #include "test_klp_convert.h"
+#include "test_klp_convert_dup_pick.h"
 
 extern const char ucode_path[];
-extern const char ucode_amd_func[] __asm__("__func__.2");
-extern const char cpu_amd_func[] __asm__("__func__.3");
+extern const char ucode_amd_func[] __asm__(DUP_UCODE_FUNC);
+extern const char cpu_amd_func[] __asm__(DUP_CPU_FUNC);
 
 static void print_values(void)
 {
 	pr_info("ucode_path (file amd.c): %s\n", ucode_path);
-	pr_info("__func__.2 (file microcode/amd.c): %s\n", ucode_amd_func);
-	pr_info("__func__.3 (file cpu/amd.c): %s\n", cpu_amd_func);
+	pr_info(DUP_UCODE_FUNC " (file microcode/amd.c): %s\n", ucode_amd_func);
+	pr_info(DUP_CPU_FUNC " (file cpu/amd.c): %s\n", cpu_amd_func);
 }
 KLPT_PRINT_DEBUG_PARAM(print_values);
 

@@ -1,0 +1,114 @@
+/**
+ * One object's lines of the 0.1 map: the names `nm -f posix FILE | cut -d' ' -f1` prints, in
+ * nm's order (generate-map.ts has what GNU nm 2.40 prints and why). It passes over the symbol
+ * table's bytes once (nameOffsets: no typed array per field, no string per symbol), sorts the
+ * name offsets by the bytes they point at (bytesort.ts) and copies the names into the output.
+ */
+import { EM_AARCH64, EM_ARM, EM_RISCV, STT_FILE, STT_SECTION, nameOffsets, type SymbolBytes } from '../elf/index.js';
+import { sortOffsetsInPlace } from './bytesort.js';
+import type { Sink } from './generate-map.js';
+
+/** the symbol types nm never prints without -a (BFD flags both BSF_DEBUGGING) */
+const HIDDEN_TYPES = (1 << STT_SECTION) | (1 << STT_FILE);
+
+/**
+ * targetSpecial returns BFD's "target special symbol" test for the machine, which nm applies to
+ * every symbol (nm.c filter_symbols, bfd_is_target_special_symbol), or undefined when the
+ * backend has none (x86, ppc, s390...). Read from binutils 2.40 and checked against Debian's
+ * multi-target nm on the aarch64 and riscv64 fixtures:
+ *  - AArch64 (elfnn-aarch64.c): mapping and tag symbols `$x`, `$d`, `$m`, `$f`, `$p`, alone or
+ *    followed by `.`;
+ *  - ARM (elf32-arm.c): `$a`, `$t`, `$d` and `$b`, `$f`, `$p`, `$m`, alone or followed by `.`
+ *    (not covered by a fixture);
+ *  - RISC-V (elfnn-riscv.c): mapping symbols `$d`, `$x`, `$xrv...` and every local label name
+ *    (_bfd_elf_is_local_label_name: `.L*`, `..*`, `_.L_*`, `L<digits>` followed by ^A or ^B).
+ */
+function targetSpecial(machine: number): ((b: Uint8Array, o: number) => boolean) | undefined {
+  const dollar = (set: string) => (b: Uint8Array, o: number): boolean =>
+    b[o] === 0x24 && b[o + 1] !== 0 && set.includes(String.fromCharCode(b[o + 1]! | 0)) && (b[o + 2] === 0 || b[o + 2] === 0x2e);
+  if (machine === EM_AARCH64) return dollar('xdmfp');
+  if (machine === EM_ARM) return dollar('atdbfpm');
+  if (machine === EM_RISCV) {
+    return (b, o) => {
+      const c0 = b[o]!, c1 = b[o + 1]! | 0;
+      if (c0 === 0x24) return ((c1 === 0x64 || c1 === 0x78) && b[o + 2] === 0) || (c1 === 0x78 && b[o + 2] === 0x72 && b[o + 3] === 0x76);
+      if (c0 === 0x2e) return c1 === 0x4c || c1 === 0x2e;
+      if (c0 === 0x5f) return c1 === 0x2e && b[o + 2] === 0x4c && b[o + 3] === 0x5f;
+      if (c0 === 0x4c && c1 >= 0x30 && c1 <= 0x39) {
+        let p = o + 2;
+        while (b[p]! >= 0x30 && b[p]! <= 0x39) p++;
+        return b[p] === 1 || b[p] === 2;
+      }
+      return false;
+    };
+  }
+  return undefined;
+}
+
+/** dropSpecial removes the target special names from offs[0..k) in place; returns the new count. */
+function dropSpecial(special: (b: Uint8Array, o: number) => boolean, strtab: Uint8Array, offs: Uint32Array, k: number): number {
+  let n = 0;
+  for (let j = 0; j < k; j++) if (!special(strtab, offs[j]!)) offs[n++] = offs[j]!;
+  return n;
+}
+
+/** a name without its NUL would make the sort read past the table: the first such name, checked once */
+function checkTerminated(t: SymbolBytes, offs: Uint32Array, k: number): void {
+  const s = t.strtab;
+  if (s[s.length - 1] === 0) return; // every name ends at a NUL at the latest
+  for (let j = 0; j < k; j++) {
+    if (s.indexOf(0, offs[j]!) < 0) {
+      const st = t.elf.symbols(t.section); // decodes the table to name the symbol (error path only)
+      for (let i = 1; i < st.count; i++) if (st.nameOff[i] === offs[j]) st.nameEnd(i); // throws
+    }
+  }
+}
+
+let scratch = new Uint32Array(1 << 16);
+
+/** emitNames01 appends the names nm -f posix prints for one object, in nm's order. */
+export function emitNames01(t: SymbolBytes, out: Sink): void {
+  if (scratch.length < t.count) scratch = new Uint32Array(t.count);
+  const offs = scratch;
+  let k = nameOffsets(t, HIDDEN_TYPES, offs);
+  const strtab = t.strtab;
+  if (strtab.length === 0) {
+    // every name is empty (nameOffsets checked they are all 0): one empty line each
+    out.reserve(k);
+    for (let j = 0; j < k; j++) out.buf[out.len++] = 10;
+    out.lines += k;
+    return;
+  }
+  const special = targetSpecial(t.elf.header.e_machine);
+  if (special !== undefined) k = dropSpecial(special, strtab, offs, k);
+  checkTerminated(t, offs, k);
+  sortOffsetsInPlace(strtab, offs, k);
+  copyNames(strtab, offs, k, out);
+}
+
+/** copyNames writes each name up to its NUL and a newline, in one pass (a JS loop beats a native call per short name). */
+function copyNames(strtab: Uint8Array, offs: Uint32Array, k: number, out: Sink): void {
+  let b = out.buf;
+  let l = out.len;
+  for (let j = 0; j < k; j++) {
+    let p = offs[j]!;
+    if (l + 256 > b.length) {
+      out.len = l;
+      out.reserve(4096);
+      b = out.buf;
+      l = out.len; // drained: 0
+    }
+    for (let c = strtab[p]!; c !== 0; c = strtab[++p]!) {
+      b[l++] = c;
+      if (l === b.length) {
+        out.len = l;
+        out.reserve(4096);
+        b = out.buf;
+        l = out.len;
+      }
+    }
+    b[l++] = 10;
+  }
+  out.len = l;
+  out.lines += k;
+}
