@@ -29,6 +29,7 @@ export const DW_TAG_partial_unit = 0x3c;
 export const DW_TAG_skeleton_unit = 0x4a;
 export const DW_TAG_subprogram = 0x2e;
 export const DW_TAG_variable = 0x34;
+export const DW_AT_sibling = 0x01;
 export const DW_AT_location = 0x02;
 export const DW_AT_name = 0x03;
 export const DW_AT_low_pc = 0x11;
@@ -68,7 +69,10 @@ export interface DwarfUnit {
   /** DW_AT_name and DW_AT_comp_dir as stored (latin1), when present and readable */
   readonly name: string | undefined;
   readonly compDir: string | undefined;
-  /** the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a section offset) */
+  /**
+   * the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a
+   * section offset); undefined in relocatable files (see codeRanges)
+   */
   readonly lowPc: DwarfAddress | undefined;
   readonly highPc: bigint | undefined;
   readonly rangesOffset: number | undefined;
@@ -85,6 +89,8 @@ export interface DwarfAddress {
 
 interface Abbrev {
   readonly tag: number;
+  /** DW_CHILDREN_yes */
+  readonly children: boolean;
   /** attribute, form pairs */
   readonly specs: Uint32Array;
   /** DW_FORM_implicit_const values, by pair index */
@@ -95,6 +101,8 @@ interface Abbrev {
 interface AbbrevTable {
   readonly at: Map<number, number>;
   readonly decoded: Map<number, Abbrev>;
+  /** where indexing stopped (the next entry), -1 once the table's end was reached */
+  next: number;
 }
 
 interface Reloc {
@@ -104,16 +112,20 @@ interface Reloc {
 }
 
 /**
- * RelocIndex finds the relocation at an offset of .debug_info by binary search over r_offset.
- * A module's .rela.debug_info is often larger than its .debug_info (10^4-10^6 entries) and the
- * reader needs a few entries per unit, so the table is read in chunks as the search touches
- * them, never as a whole. Assemblers and ld -r write these tables sorted by r_offset; every
- * chunk read is checked, and a table found out of order is read whole and sorted once.
+ * RelocIndex finds the relocation at an offset of .debug_info. A module's .rela.debug_info is
+ * often larger than its .debug_info (10^4-10^6 entries) and the reader needs a few entries per
+ * unit, so the table is read in chunks as the search touches them, never as a whole.
+ * Assemblers and ld -r write these tables sorted by r_offset, and their offsets spread over
+ * .debug_info about as evenly as the units do, so the search guesses the entry's position from
+ * the offsets it already knows (interpolation, every other step a bisection, so it never takes
+ * more than twice as many reads as a binary search) and reads the chunk there: one or two reads
+ * per unit instead of one per bisection step. Every chunk read is checked, and a table found out
+ * of order is read whole and sorted once.
  */
 class RelocIndex {
   private readonly tabs: LazyRelocs[];
-  constructor(elf: ElfFile, sections: readonly SectionHeader[], private readonly symtab: SymbolTable) {
-    this.tabs = sections.map((s) => new LazyRelocs(elf, s));
+  constructor(elf: ElfFile, sections: readonly SectionHeader[], private readonly symtab: SymbolTable, infoSize: number) {
+    this.tabs = sections.map((s) => new LazyRelocs(elf, s, infoSize));
   }
   find(at: number): Reloc | undefined {
     for (const t of this.tabs) {
@@ -124,7 +136,7 @@ class RelocIndex {
   }
 }
 
-const CHUNK_ENTRIES = 32;
+const CHUNK_ENTRIES = 128;
 
 class LazyRelocs {
   private readonly count: number;
@@ -133,10 +145,12 @@ class LazyRelocs {
   private readonly is64: boolean;
   private readonly le: boolean;
   private readonly chunks = new Map<number, DataView>();
+  /** the chunk the last search ended in (the next field of a unit is usually in it too) */
+  private lastChunk = -1;
   /** set when the table is out of order: all offsets sorted, with the entry index of each */
   private sorted: { offs: Float64Array; order: Uint32Array } | undefined;
 
-  constructor(private readonly elf: ElfFile, private readonly sec: SectionHeader) {
+  constructor(private readonly elf: ElfFile, private readonly sec: SectionHeader, private readonly infoSize: number) {
     this.rela = sec.sh_type === SHT_RELA;
     this.is64 = elf.header.bits === 64;
     this.le = elf.header.littleEndian;
@@ -148,14 +162,15 @@ class LazyRelocs {
     this.count = sec.sh_size / want;
   }
 
+  private chunkLength(c: number): number {
+    return Math.min(CHUNK_ENTRIES, this.count - c * CHUNK_ENTRIES);
+  }
+
   private chunk(c: number): DataView {
     let v = this.chunks.get(c);
     if (v === undefined) {
-      const first = c * CHUNK_ENTRIES;
-      const n = Math.min(CHUNK_ENTRIES, this.count - first);
-      const b = this.elf.rawBytes(this.sec.sh_offset + first * this.entsize, n * this.entsize);
-      v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      this.chunks.set(c, v);
+      v = this.loadRaw(c);
+      const n = this.chunkLength(c);
       for (let i = 1; i < n; i++) if (this.offsetIn(v, i) < this.offsetIn(v, i - 1)) this.sortAll();
     }
     return v;
@@ -165,10 +180,6 @@ class LazyRelocs {
     const o = i * this.entsize;
     if (!this.is64) return v.getUint32(o, this.le);
     return v.getUint32(o + (this.le ? 4 : 0), this.le) * 0x100000000 + v.getUint32(o + (this.le ? 0 : 4), this.le);
-  }
-
-  private offset(i: number): number {
-    return this.offsetIn(this.chunk(Math.floor(i / CHUNK_ENTRIES)), i % CHUNK_ENTRIES);
   }
 
   private sortAll(): void {
@@ -184,26 +195,66 @@ class LazyRelocs {
 
   private loadRaw(c: number): DataView {
     const first = c * CHUNK_ENTRIES;
-    const n = Math.min(CHUNK_ENTRIES, this.count - first);
+    const n = this.chunkLength(c);
     const b = this.elf.rawBytes(this.sec.sh_offset + first * this.entsize, n * this.entsize);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     this.chunks.set(c, v);
     return v;
   }
 
-  find(at: number, st: SymbolTable): Reloc | undefined {
-    let idx = -1;
-    if (this.sorted === undefined) {
-      let lo = 0, hi = this.count;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (this.offset(mid) < at) lo = mid + 1;
-        else hi = mid;
-      }
-      if (this.sorted === undefined && lo < this.count && this.offset(lo) === at) idx = lo;
+  /**
+   * inChunk looks for `at` in chunk c: the entry index when found, -1 when `at` lies within the
+   * chunk's offsets but no entry has it, -2 when it is below the chunk, -3 above.
+   */
+  private inChunk(c: number, at: number): number {
+    const v = this.chunk(c);
+    if (this.sorted !== undefined) return -1;
+    const n = this.chunkLength(c);
+    if (at < this.offsetIn(v, 0)) return -2;
+    if (at > this.offsetIn(v, n - 1)) return -3;
+    let lo = 0, hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.offsetIn(v, mid) < at) lo = mid + 1;
+      else hi = mid;
     }
-    if (this.sorted !== undefined) {
-      const { offs, order } = this.sorted;
+    return this.offsetIn(v, lo) === at ? c * CHUNK_ENTRIES + lo : -1;
+  }
+
+  /** indexOf finds the entry at `at` in a sorted table (-1: none), reading as few chunks as it can */
+  private indexOf(at: number): number {
+    const chunks = Math.ceil(this.count / CHUNK_ENTRIES);
+    // chunks lo..hi-1 may hold `at`; offLo / offHi bound the offsets below chunk lo and from chunk hi
+    let lo = 0, hi = chunks, offLo = 0, offHi = Math.max(this.infoSize, at + 1);
+    let c = this.lastChunk >= 0 && this.lastChunk < chunks ? this.lastChunk : -1;
+    for (let step = 0; lo < hi; step++) {
+      if (c < 0) {
+        const guess = offHi > offLo ? lo + Math.floor(((at - offLo) / (offHi - offLo)) * (hi - lo)) : lo;
+        c = step < 4 || step % 2 === 0 ? Math.min(hi - 1, Math.max(lo, guess)) : (lo + hi) >>> 1;
+      }
+      const r = this.inChunk(c, at);
+      if (this.sorted !== undefined) return -4;
+      if (r >= -1) {
+        this.lastChunk = c;
+        return r;
+      }
+      const v = this.chunk(c);
+      if (r === -2) {
+        hi = c;
+        offHi = this.offsetIn(v, 0);
+      } else {
+        lo = c + 1;
+        offLo = this.offsetIn(v, this.chunkLength(c) - 1);
+      }
+      c = -1;
+    }
+    return -1;
+  }
+
+  find(at: number, st: SymbolTable): Reloc | undefined {
+    let idx = this.sorted === undefined ? this.indexOf(at) : -4;
+    if (idx === -4) {
+      const { offs, order } = this.sorted!;
       let lo = 0, hi = offs.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
@@ -286,7 +337,7 @@ class Cursor {
     this.need(n);
     let x = 0;
     const o = this.pos - this.base;
-    for (let i = 0; i < n; i++) x += this.d[o + (this.le ? i : n - 1 - i)]! * 2 ** (8 * i);
+    for (let i = 0, mul = 1; i < n; i++, mul *= 256) x += this.d[o + (this.le ? i : n - 1 - i)]! * mul; // not 2 ** k: a pow() call each
     this.pos += n;
     return x;
   }
@@ -346,6 +397,65 @@ class Cursor {
   }
 }
 
+/**
+ * findAbbrev scans an abbreviation table from `start` for the first entry with `code` and returns
+ * where the entry continues (after its code), or -1 when the table ends first or runs off the
+ * section (the caller then reads the table with bounds-checked cursors, which name the error).
+ * A plain byte loop: this runs over every unit's table in a vmlinux.
+ */
+function findAbbrev(d: Uint8Array, start: number, code: number): number {
+  const n = d.length;
+  let p = start;
+  for (;;) {
+    // code (uleb), then tag (uleb), children (1 byte), then (attribute, form) uleb pairs up to 0, 0
+    let k = 0, mul = 1, b = 0x80;
+    while ((b & 0x80) !== 0) {
+      if (p >= n || mul > 2 ** 49) return -1;
+      b = d[p++]!;
+      k += (b & 0x7f) * mul;
+      mul *= 128;
+    }
+    if (k === 0) return -1;
+    if (k === code) return p;
+    do {
+      if (p >= n) return -1;
+    } while ((d[p++]! & 0x80) !== 0);
+    p++;
+    for (;;) {
+      let attrBits = 0, form = 0, sh = 0; // of the attribute only "is it 0" matters
+      do {
+        if (p >= n || sh > 49) return -1;
+        b = d[p++]!;
+        attrBits |= b & 0x7f;
+        sh += 7;
+      } while ((b & 0x80) !== 0);
+      let fmul = 1;
+      do {
+        if (p >= n || fmul > 2 ** 28) return -1;
+        b = d[p++]!;
+        form += (b & 0x7f) * fmul;
+        fmul *= 128;
+      } while ((b & 0x80) !== 0);
+      if (attrBits === 0 && form === 0) break;
+      if (form === F_implicit_const) {
+        do {
+          if (p >= n) return -1;
+        } while ((d[p++]! & 0x80) !== 0);
+      }
+    }
+  }
+}
+
+/**
+ * DIEs whose children are parts of a type (DW_TAG_array_type, class_type, enumeration_type,
+ * structure_type, subroutine_type, union_type): in C none of them holds a function or a
+ * variable with an address, so definedAddresses steps over them by DW_AT_sibling
+ */
+const TYPE_TAGS = new Set([0x01, 0x02, 0x04, 0x13, 0x15, 0x17]);
+
+/** how many strings stringAt reads in windows before it reads the section whole */
+const WINDOWED_STRINGS = 32;
+
 /** how much of a unit units() reads to decode its unit DIE; the rest is read only when walked */
 const HEAD_BYTES = 2048;
 
@@ -369,6 +479,8 @@ export class DwarfInfo {
   private readonly symtab: SymbolTable | undefined;
   /** string sections: whole contents, a section index to read from in windows, or null (absent) */
   private readonly strCache = new Map<string, Uint8Array | number | null>();
+  /** strings read in windows so far (see stringAt) */
+  private windowed = 0;
   private unitList: DwarfUnit[] | undefined;
 
   private constructor(readonly elf: ElfFile, infoIndex: number) {
@@ -389,7 +501,7 @@ export class DwarfInfo {
       const rs = elf.sections.filter((r) => (r.sh_type === SHT_RELA || r.sh_type === SHT_REL) && r.sh_info === infoIndex);
       if (rs.length > 0) {
         this.symtab = elf.symbols(rs[0]!.sh_link);
-        this.relocs = new RelocIndex(elf, rs, this.symtab);
+        this.relocs = new RelocIndex(elf, rs, this.symtab, this.infoSize);
       }
     }
   }
@@ -409,11 +521,19 @@ export class DwarfInfo {
 
   /** cursor over [from, from+len) of .debug_info, ending its units at unitEnd */
   private cursor(from: number, len: number, unitEnd: number): Cursor {
+    return this.cursorOver(this.infoBytes(from, len), from, unitEnd);
+  }
+
+  /** infoBytes returns [from, from+len) of .debug_info (cut at the section's end) */
+  private infoBytes(from: number, len: number): Uint8Array {
     const n = Math.min(len, this.infoSize - from);
-    const d = this.whole !== undefined
+    return this.whole !== undefined
       ? this.whole.subarray(from, from + n)
       : this.elf.rawBytes(this.elf.section(this.infoIndex).sh_offset + from, n);
-    return new Cursor(d, from, from + n, unitEnd, this.le, (p, m) => this.fail('.debug_info', p, m));
+  }
+
+  private cursorOver(d: Uint8Array, from: number, unitEnd: number): Cursor {
+    return new Cursor(d, from, from + d.length, unitEnd, this.le, (p, m) => this.fail('.debug_info', p, m));
   }
 
   /** units lists the units of .debug_info in file order (type units included; see unitType). */
@@ -437,7 +557,9 @@ export class DwarfInfo {
   }
 
   private readUnit(offset: number, want: number): DwarfUnit {
-    const first = this.cursor(offset, 12, Math.min(offset + 12, this.infoSize));
+    // one read for the unit header and (usually) its DIE: the first `want` bytes
+    const bytes = this.infoBytes(offset, want === Infinity ? 12 : want);
+    const first = this.cursorOver(bytes.subarray(0, 12), offset, Math.min(offset + 12, this.infoSize));
     let len = first.u32();
     let offsetSize: 4 | 8 = 4;
     if (len === 0xffffffff) {
@@ -450,7 +572,9 @@ export class DwarfInfo {
     if (end > this.infoSize) {
       this.fail('.debug_info', offset, `unit length 0x${len.toString(16)} runs past the end of the section (0x${this.infoSize.toString(16)} bytes)`);
     }
-    const c = this.cursor(offset, Math.min(want, end - offset), end);
+    const c = end - offset <= bytes.length || want !== Infinity
+      ? this.cursorOver(bytes.subarray(0, Math.min(want, end - offset)), offset, end)
+      : this.cursor(offset, end - offset, end);
     c.pos = first.pos;
     const version = c.u16();
     if (version < 2 || version > 5) this.fail('.debug_info', offset + 4, `unsupported DWARF version ${version}`, 'DWARF_UNSUPPORTED');
@@ -504,17 +628,44 @@ export class DwarfInfo {
     return c;
   }
 
-  /** abbrevTable indexes the table at `offset`: code -> where its entry starts (nothing decoded) */
+  /**
+   * abbrevTable returns the table at `offset`: code -> where its entry starts, filled in as far
+   * as lookups have needed (a unit DIE's code is the table's first entry, so units() reads one
+   * entry of each table, not the whole table; a vmlinux has thousands of them).
+   */
   private abbrevTable(offset: number): AbbrevTable {
     const hit = this.abbrevs.get(offset);
     if (hit !== undefined) return hit;
     if (offset >= this.abbrevBytes().length) this.fail('.debug_abbrev', offset, 'abbreviation offset is past the end of the section');
-    const c = this.abbrevCursor(offset);
-    const at = new Map<number, number>();
+    const t: AbbrevTable = { at: new Map(), decoded: new Map(), next: offset };
+    this.abbrevs.set(offset, t);
+    return t;
+  }
+
+  /**
+   * abbrevEntry finds where code's entry starts. The first lookup in a table (units() asks only
+   * for the unit DIE's code, which gcc numbers last or nearly: codes go by frequency) scans the
+   * raw bytes for it without indexing anything else; a second code indexes the whole table.
+   */
+  private abbrevEntry(t: AbbrevTable, code: number): number | undefined {
+    const known = t.at.get(code);
+    if (known !== undefined || t.next < 0) return known;
+    if (t.at.size === 0) {
+      const at = findAbbrev(this.abbrevBytes(), t.next, code);
+      if (at >= 0) {
+        t.at.set(code, at);
+        return at;
+      }
+      // not found or malformed: the indexing pass below says which, with the offset
+    }
+    const c = this.abbrevCursor(t.next);
     for (;;) {
-      const code = c.uleb();
-      if (code === 0) break;
-      if (!at.has(code)) at.set(code, c.pos);
+      const k = c.uleb();
+      if (k === 0) {
+        t.next = -1;
+        return t.at.get(code);
+      }
+      if (!t.at.has(k)) t.at.set(k, c.pos);
       c.skipLeb(); // tag
       c.skip(1); // children
       for (;;) {
@@ -522,21 +673,19 @@ export class DwarfInfo {
         if (attr === 0 && form === 0) break;
         if (form === F_implicit_const) c.skipLeb();
       }
+      t.next = c.pos;
     }
-    const t = { at, decoded: new Map<number, Abbrev>() };
-    this.abbrevs.set(offset, t);
-    return t;
   }
 
   private abbrev(u: UnitHead, code: number, where: number): Abbrev {
     const t = this.abbrevTable(u.abbrevOffset);
     const hit = t.decoded.get(code);
     if (hit !== undefined) return hit;
-    const at = t.at.get(code);
+    const at = this.abbrevEntry(t, code);
     if (at === undefined) this.fail('.debug_info', where, `abbreviation ${code} is not in the table at .debug_abbrev+0x${u.abbrevOffset.toString(16)}`);
     const c = this.abbrevCursor(at);
     const tag = c.uleb();
-    c.skip(1);
+    const children = c.u8() !== 0;
     const specs: number[] = [];
     let implicit: Map<number, number> | undefined;
     for (;;) {
@@ -545,7 +694,7 @@ export class DwarfInfo {
       if (form === F_implicit_const) (implicit ??= new Map()).set(specs.length / 2, c.sleb());
       specs.push(attr, form);
     }
-    const ab = { tag, specs: Uint32Array.from(specs), implicit };
+    const ab = { tag, children, specs: Uint32Array.from(specs), implicit };
     t.decoded.set(code, ab);
     return ab;
   }
@@ -553,13 +702,15 @@ export class DwarfInfo {
   /**
    * stringAt reads a NUL-terminated string of a string section at `off`. A large uncompressed
    * section (a module's .debug_str: hundreds of KB for the two names a unit needs) is read in
-   * small windows at the string, others once whole.
+   * small windows at the string, at most WINDOWED_STRINGS times; a file that asks for more (a
+   * vmlinux: two names for each of thousands of units) then gets the section read once whole.
+   * Small or compressed sections are read whole at once.
    */
   private stringAt(section: string, off: number): string | undefined {
     let d = this.strCache.get(section);
-    if (d === undefined) {
+    if (d === undefined || (typeof d === 'number' && ++this.windowed > WINDOWED_STRINGS)) {
       const s = this.elf.findSection(section);
-      d = s === undefined ? null : s.sh_size > 1 << 16 && !isCompressed(this.elf, s.index) ? s.index : sectionContents(this.elf, s.index);
+      d = s === undefined ? null : s.sh_size > 1 << 16 && !isCompressed(this.elf, s.index) && d === undefined ? s.index : sectionContents(this.elf, s.index);
       this.strCache.set(section, d);
     }
     if (d === null) return undefined;
@@ -592,6 +743,9 @@ export class DwarfInfo {
     let name: string | undefined, compDir: string | undefined;
     let strxName = -1, strxDir = -1, strOffsetsBase = -1;
     let lowPc: DwarfAddress | undefined, highPc: bigint | undefined, highIsOffset = false, rangesOffset: number | undefined;
+    // code addresses only of linked files: codeRanges() does not follow a relocatable file's
+    // (its range lists need .rela.debug_rnglists), so their relocations are not looked up
+    const linked = this.relocs === undefined && this.elf.header.e_type !== ET_REL;
     for (let k = 0; k < ab.specs.length; k += 2) {
       const attr = ab.specs[k]!;
       const form = this.realForm(c, ab.specs[k + 1]!);
@@ -610,14 +764,14 @@ export class DwarfInfo {
           compDir = s;
           strxDir = strx;
         }
-      } else if (attr === DW_AT_low_pc && form === F_addr) {
+      } else if (linked && attr === DW_AT_low_pc && form === F_addr) {
         lowPc = this.address(c, u.addressSize);
-      } else if (attr === DW_AT_high_pc && form === F_addr) {
+      } else if (linked && attr === DW_AT_high_pc && form === F_addr) {
         highPc = this.address(c, u.addressSize).value;
-      } else if (attr === DW_AT_high_pc && (form === F_data1 || form === F_data2 || form === F_data4 || form === F_data8 || form === F_udata)) {
+      } else if (linked && attr === DW_AT_high_pc && (form === F_data1 || form === F_data2 || form === F_data4 || form === F_data8 || form === F_udata)) {
         highPc = BigInt(form === F_udata ? c.uleb() : form === F_data8 ? c.u64() : c.fixed(form === F_data1 ? 1 : form === F_data2 ? 2 : 4));
         highIsOffset = true;
-      } else if (attr === DW_AT_ranges && (form === F_sec_offset || (u.version < 4 && (form === F_data4 || form === F_data8)))) {
+      } else if (linked && attr === DW_AT_ranges && (form === F_sec_offset || (u.version < 4 && (form === F_data4 || form === F_data8)))) {
         rangesOffset = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
       } else if (attr === DW_AT_str_offsets_base && (form === F_sec_offset || form === F_data4 || form === F_data8)) {
         strOffsetsBase = this.offsetField(c, form === F_data8 ? 8 : form === F_data4 ? 4 : u.offsetSize);
@@ -745,10 +899,14 @@ export class DwarfInfo {
       if (code === 0) continue;
       const ab = this.abbrev(u, code, where);
       const wantPc = ab.tag === DW_TAG_subprogram, wantLoc = ab.tag === DW_TAG_variable;
+      const typeTree = ab.children && TYPE_TAGS.has(ab.tag);
+      let sibling = 0;
       for (let k = 0; k < ab.specs.length; k += 2) {
         const attr = ab.specs[k]!;
         const form = this.realForm(c, ab.specs[k + 1]!);
-        if (wantPc && attr === DW_AT_low_pc && form === F_addr) {
+        if (typeTree && attr === DW_AT_sibling && form >= F_ref1 && form <= F_ref_udata) {
+          sibling = form === F_ref_udata ? c.uleb() : form === F_ref8 ? c.u64() : c.fixed(form === F_ref1 ? 1 : form === F_ref2 ? 2 : 4);
+        } else if (wantPc && attr === DW_AT_low_pc && form === F_addr) {
           out.push(this.address(c, u.addressSize));
         } else if (wantLoc && attr === DW_AT_location && (form === F_exprloc || form === F_block1 || form === F_block)) {
           const len = form === F_block1 ? c.u8() : c.uleb();
@@ -763,6 +921,9 @@ export class DwarfInfo {
           this.skipForm(c, form, u);
         }
       }
+      // a type's children (members, enumerators, subranges, parameters of a subroutine type)
+      // never define code or data: go to its sibling, when it names a DIE further on
+      if (sibling > 0 && u.offset + sibling > c.pos && u.offset + sibling <= u.end) c.pos = u.offset + sibling;
     }
     return out;
   }

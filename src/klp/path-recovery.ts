@@ -220,24 +220,29 @@ export class ObjectIndex {
     // symlinked directories are followed (trees laid out as symlink farms), each real directory
     // once, so a link cycle ends
     const seen = new Set<string>();
-    const walk = (rel: string): void => {
+    // the real path of a directory reached through real directories is its parent's plus its
+    // name: only the top and symlinked directories need realpath(3)
+    const walk = (rel: string, parentReal: string | undefined): void => {
       let entries: fs.Dirent[];
       const abs = path.join(this.objtree, rel);
       try {
-        const real = fs.realpathSync(abs);
+        const real = parentReal === undefined ? fs.realpathSync.native(abs) : path.join(parentReal, path.basename(rel));
         if (seen.has(real)) return;
         seen.add(real);
         entries = fs.readdirSync(abs, { withFileTypes: true });
+        parentReal = real;
       } catch {
         return;
       }
       entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const e of entries) {
         const r = rel === '' ? e.name : `${rel}/${e.name}`;
-        const link = e.isSymbolicLink() ? fs.statSync(path.join(abs, e.name), { throwIfNoEntry: false }) : undefined;
+        // a symlink is followed to see what it is, unless its name says it is a module (a debug
+        // package's tree links every .ko): never an object or a directory the walk wants
+        const link = e.isSymbolicLink() && !MODULE_NAME.test(e.name) ? fs.statSync(path.join(abs, e.name), { throwIfNoEntry: false }) : undefined;
         if (e.isDirectory() || link?.isDirectory()) {
           if (e.name.startsWith('.') || (rel === '' && SKIP_TOP.has(e.name))) continue;
-          walk(r);
+          walk(r, e.isDirectory() ? parentReal : undefined);
         } else if ((e.isFile() || link?.isFile()) && e.name.endsWith('.o') && !e.name.endsWith('.mod.o') && !e.name.startsWith('.')) {
           const stem = e.name.slice(0, -2);
           const l = m.get(stem);
@@ -246,7 +251,7 @@ export class ObjectIndex {
         }
       }
     };
-    walk('');
+    walk('', undefined);
     return m;
   }
 
@@ -293,6 +298,9 @@ function isNamedLocal(st: SymbolTable, i: number): boolean {
 function localKey(name: string, st: SymbolTable, i: number): string {
   return `${name} ${st.size(i)}`;
 }
+
+/** names of module files (compressed or not) */
+const MODULE_NAME = /\.ko(\.gz|\.xz|\.zst)?$/;
 
 /** top-level entries never searched: no kernel objects, or (`source`, in O= trees) another tree */
 const SKIP_TOP = new Set(['tools', 'scripts', 'Documentation', 'usr', 'source']);

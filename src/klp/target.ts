@@ -5,7 +5,8 @@
  *  - a build tree or debug directory: vmlinux and the modules the patch names are read into the
  *    extended map's form in memory (generate-map.ts: kallsyms order for vmlinux, .symtab order
  *    for modules);
- *  - an extended map: read as it is;
+ *  - an extended map: the lines of the names the modules ask about and the object lines, found
+ *    without parsing the rest (symbol-map.ts scanSymbolMap, as convert loads its map);
  *  - /proc/kallsyms: vmlinux lines in file order (the kallsyms table order, addresses zeroed or
  *    not), module lines `[mod]` in file order (a live module's core symbols, which is what the
  *    kernel counts once the module has initialised); /proc/modules, when given, adds modules that
@@ -15,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KlpError } from './errors.js';
 import { emitHeader, emitModule, emitVmlinux, mapContext, planTree, Sink, type ModuleEntry } from './generate-map.js';
-import { parseSymbolMap, type SymbolCandidate, type SymbolMap } from './symbol-map.js';
+import { loadSymbolMap, parseSymbolMap, type SymbolCandidate, type SymbolMap } from './symbol-map.js';
 import { KALLSYMS_LINE, locateTarget, type TargetKind, type TargetLocation } from './target-discover.js';
 
 export interface KernelTarget {
@@ -47,7 +48,8 @@ export interface LoadTargetOptions {
 export function loadTarget(arg: string, opts: LoadTargetOptions): KernelTarget {
   const loc = locateTarget(arg);
   switch (loc.kind) {
-    case 'ext-map': return fromMap(loc, parseSymbolMap(fs.readFileSync(loc.path).toString('latin1'), loc.path, opts.names), undefined);
+    // the scanned load: only the lines of the names the modules ask about (and the object lines)
+    case 'ext-map': return fromMap(loc, loadSymbolMap(loc.path, opts.names), undefined);
     case 'tree':
     case 'debug-dir': return fromTree(loc, opts);
     case 'kallsyms': return fromKallsyms(loc, opts.names);

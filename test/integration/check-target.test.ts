@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ElfEditor, ElfFile } from '../../src/elf/index.js';
 import { cli, fixture, makeExtMap, tmp } from '../helpers/klp-world.js';
 
@@ -119,6 +119,23 @@ function checkJson(targets: string[], modules: string[]): { status: number; json
   return { status: r.status, json: JSON.parse(r.stdout) as Json[], stderr: r.stderr };
 }
 
+/**
+ * sameAsFullParse checks `modules` against a copy of the ext map `map` without its last newline,
+ * which the scanned load leaves to the full parser (symbol-map.ts), and expects what the scanned
+ * load of `map` gave: same status, same JSON, the path aside.
+ */
+function sameAsFullParse(dir: string, map: string, modules: string[], scanned: { status: number; json: Json[] }): void {
+  const d = join(dir, 'full-parse');
+  mkdirSync(d, { recursive: true });
+  const whole = join(d, basename(map));
+  const bytes = readFileSync(map);
+  assert.equal(bytes[bytes.length - 1], 10);
+  writeFileSync(whole, bytes.subarray(0, bytes.length - 1));
+  const f = checkJson([whole], modules);
+  assert.equal(f.status, scanned.status, f.stderr);
+  assert.equal(JSON.stringify(f.json).replaceAll(whole, map), JSON.stringify(scanned.json));
+}
+
 test('check --target: a good livepatch loads and binds on an ext map, a build tree and a kallsyms capture', { skip }, () => {
   const d = tmp('klpt-target-');
   const lp = buildLivepatch(d, 'lp_good', lpSource({ vm: M('vmlinux', 'saved_command_line', '0'), mod: M('target_mod', 'mod_homonym', '2'), modObj: 'target_mod' }));
@@ -142,6 +159,7 @@ test('check --target: a good livepatch loads and binds on an ext map, a build tr
   const txt = cli(['check', ...targets.flatMap((t) => ['--target', t]), lp]);
   assert.equal(txt.status, 0, txt.stderr);
   assert.match(txt.stdout.split('\n')[1]!, /lp_good\.ko\s+✓\s+✓\s+✓\s+✓/);
+  sameAsFullParse(d, targets[0]!, [lp], { status: r.status, json: r.json.map((j) => ({ ...j, targets: [j.targets[0]!] })) });
 });
 
 test('check --target: wrong positions, ambiguity, missing symbols and functions, with the kernel\'s words', { skip }, () => {
@@ -194,6 +212,8 @@ test('check --target: wrong positions, ambiguity, missing symbols and functions,
   });
   // the full 64-bit position in the kernel's message
   assert.equal(r.json[2]!.targets[0]!.patchLoad.kernel, "livepatch: symbol position 18446744073709551615 for symbol 'mod_homonym' in object 'target_mod' not found");
+  // the map target is loaded by a scan for the wanted names: the findings are the full parse's
+  sameAsFullParse(d, ext, files, r);
 });
 
 test('check: a klp section for an object the patch does not declare is an error, with or without a target', { skip }, () => {
