@@ -14,13 +14,15 @@
 #                               patch; 1-orig is a symlink to <key>/linux/klp-tmp/1-orig
 #   <key>/results/<patch>-<sha>/<name>.ko      klp-build's finished module (-o)
 #   <key>/results/<patch>-<sha>/klp-build.log  its output
+#   <key>/last-run              "<patch> <result dir>" for each patch of the last run
 #   <key>/boot/bzImage, vmlinux                the original kernel rebuilt with klp-build's step-1
 #                               flags after the last patch (what run.sh boots; its symbols are
 #                               checked equal to klp-tmp/1-orig/vmlinux)
 #   ccache/                     the compiler cache (the kbuild variant's step 1 is then cheap)
 # <key> = <kernel key>-<variant>-<sha256 of klp-build, init.c, this script's recipe and, for
-# "kbuild", the series; 12 hex>.  A patch's result is keyed by its own sha256, so changing one
-# patch reruns only that patch (klp-build -S 2 over the kept step-1 output).
+# "kbuild", the series; 12 hex>.  A patch's result is keyed by its own sha256 (and, for "kbuild",
+# that of dist/src: the series runs our CLI in every make), so changing one patch reruns only that
+# patch (klp-build -S 2 over the kept step-1 output).
 #
 # Environment:
 #   KLP_KERNEL_TREE     the built 7.2 tree to copy (default: KLP_KERNEL=7.2 build-kernel.sh's)
@@ -93,6 +95,15 @@ if ! flock -n 9; then
 	flock 9
 fi
 
+# the kbuild series runs $(KLP_CONVERT) in every make of the tree (symbols.klp, modfinal): this
+# repository's CLI, as test/kbuild/run.sh uses it; a result depends on its build too
+cli_sum=
+if [ "$variant" = kbuild ]; then
+	[ -f "$repo/dist/src/cli/main.js" ] || die "$repo/dist/src/cli/main.js not found (run: npm run build)"
+	export KLP_CONVERT="node $repo/dist/src/cli/main.js"
+	cli_sum=-$(find "$repo/dist/src" -name '*.js' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-8)
+fi
+
 # the compiler cache: klp-build's step 1 is a full rebuild (make clean), shared by both variants
 export PATH=/usr/lib/ccache:$PATH
 export CCACHE_DIR=$cache/ccache CCACHE_BASEDIR=$tree CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-4G}
@@ -153,9 +164,11 @@ write_artifacts() {
 # --- 4. klp-build, once per patch ------------------------------------------------------------------
 mkdir -p "$dir/results"
 changed=
+: >"$dir/last-run.tmp" # "<patch name> <result dir>" of this run, for run.sh
 for p in "${patches[@]}"; do
 	name=$(basename "$p" .patch)
-	res=$dir/results/$name-$(sha256sum "$p" | cut -c1-12)
+	res=$dir/results/$name-$(sha256sum "$p" | cut -c1-12)$cli_sum
+	echo "$name $res" >>"$dir/last-run.tmp"
 	if [ -f "$res/done" ]; then
 		log "reusing $res"
 		continue
@@ -196,6 +209,7 @@ if [ -n "$changed" ] || [ ! -f "$dir/boot/bzImage" ]; then
 		}
 	mkdir -p "$dir/boot"
 	cp "$tree/arch/x86/boot/bzImage" "$tree/vmlinux" "$dir/boot/"
-	write_artifacts
 fi
+mv -f "$dir/last-run.tmp" "$dir/last-run"
+write_artifacts
 echo "$dir"
