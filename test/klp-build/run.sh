@@ -324,9 +324,19 @@ elif run_build kbuild "${patches[0]}"; then
 	check_boot_kernel "$kb" boot-kernel-is-step1-kbuild
 	res=$(result_of "$kb" "${patches[0]}")
 	check_artifacts klpb_vmlinux_dup "$res"
-	# what the series did with klp-build's module (modfinal converts modules.livepatch entries)
-	if [ -f "$res/klp-tmp/5-kmod/modules.livepatch" ] && grep -q klpb_vmlinux_dup "$res/klp-tmp/5-kmod/modules.livepatch"; then
-		ok kbuild-series-lists-klp-build-module "modpost listed it in 5-kmod/modules.livepatch"
+	# the series' modfinal leaves klp-build's module to klp-build, and says so
+	if grep -qF "made by klp-build (__klp_relocs), left to objtool klp post-link" "$res/klp-tmp/5-kmod/build.log" 2>/dev/null; then
+		ok kbuild-leaves-klp-build-module "$(grep -m1 -F 'made by klp-build' "$res/klp-tmp/5-kmod/build.log" | sed 's/^ *//')"
+	else
+		bad kbuild-leaves-klp-build-module "no 'made by klp-build (__klp_relocs), left to objtool klp post-link' line in $res/klp-tmp/5-kmod/build.log (the series' modfinal converted klp-build's module, or did not run)"
+	fi
+	# and the result is klp-build's: the same klp symbols and klp sections as on the plain tree
+	pa=$(result_of "$plain" "${patches[0]}")/klpb_vmlinux_dup.ko
+	kbs() { klp_syms "$1"; readelf -SW "$1" | grep -oE '\.klp\.rela\.[^ ]+' | LC_ALL=C sort -u; }
+	if [ -f "$res/klpb_vmlinux_dup.ko" ] && [ "$(kbs "$pa")" = "$(kbs "$res/klpb_vmlinux_dup.ko")" ]; then
+		ok kbuild-same-as-plain "klp symbols and .klp.rela sections equal to the plain tree's: $(kbs "$pa" | tr '\n' ' ')"
+	else
+		bad kbuild-same-as-plain "plain: $(kbs "$pa" | tr '\n' ' '); kbuild: $(kbs "$res/klpb_vmlinux_dup.ko" 2>&1 | tr '\n' ' ')"
 	fi
 	if [ -f "$res/klpb_vmlinux_dup.ko" ]; then
 		guest[kbuild/klpb_vmlinux_dup]=$res/klpb_vmlinux_dup.ko
