@@ -138,6 +138,7 @@ write_artifacts() {
 		echo "the post-link 5-kmod/<name>.ko and the finished -o copy <name>.ko, and the tree it ran in."
 		echo "The tree holds klp-tmp/1-orig (the step-1 objects and vmlinux) and, under <key>/boot, the"
 		echo "bzImage and vmlinux run.sh boots (the original sources built with step 1's flags)."
+		[ ! -f "$cache/FINDINGS.md" ] || echo "What the harness found so far: $cache/FINDINGS.md."
 		for d in "$cache"/*/; do
 			[ -d "$d/results" ] || continue
 			d=${d%/}
