@@ -19,8 +19,8 @@ shared=${KLP_SHARED:-$repo/../shared}
 [ -d "$shared" ] || [ -n "${KLP_SHARED:-}" ] || shared=/work/shared
 export KLP_KERNEL=${KLP_KERNEL:-6.12}
 case $KLP_KERNEL in
-6.12) series=$repo/kbuild ;;
-7.2) series=$repo/kbuild/7.2 ;;
+6.12) series=$repo/kbuild unconverted=tmp.ko ;;
+7.2) series=$repo/kbuild/7.2 unconverted=ko.unconverted ;; # not *.ko: klp-build takes those for modules
 *) echo "kbuild: KLP_KERNEL=$KLP_KERNEL: the kbuild series exists for 6.12 and 7.2" >&2; exit 64 ;;
 esac
 sfx=
@@ -115,12 +115,12 @@ before=$(stat -c %Y symbols.klp symbols.klpx samples/livepatch/livepatch-sample.
 t_patched=$(secs make -j$jobs KLP_CONVERT="$conv" modules)
 make -j$jobs KLP_CONVERT="$conv" modules >"$work/rebuild.log" 2>&1
 check no-change-no-klp bash -c "! grep -q KLP '$work/rebuild.log' && [ '$before' = \"\$(stat -c %Y symbols.klp symbols.klpx samples/livepatch/livepatch-sample.ko)\" ]"
-touch samples/livepatch/livepatch-sample.tmp.ko
+touch samples/livepatch/livepatch-sample.$unconverted
 make -j$jobs V=1 KLP_CONVERT="$conv" modules >"$work/v1.log" 2>&1
-check v1-shows-command grep -qF "$conv symbols.klpx samples/livepatch/livepatch-sample.tmp.ko samples/livepatch/livepatch-sample.ko" "$work/v1.log"
+check v1-shows-command grep -qF "$conv symbols.klpx samples/livepatch/livepatch-sample.$unconverted samples/livepatch/livepatch-sample.ko" "$work/v1.log"
 t_map01=$(secs $conv symbols --objtree . -o "$work/t.klp")
 t_mapx=$(secs $conv symbols --objtree . --format ext -o "$work/t.klpx")
-t_conv=$(secs $conv symbols.klpx samples/livepatch/livepatch-sample.tmp.ko "$work/t.ko")
+t_conv=$(secs $conv symbols.klpx samples/livepatch/livepatch-sample.$unconverted "$work/t.ko")
 note "no-change 'make -j$jobs modules': unpatched ${t_unpatched}s, patched ${t_patched}s; map 0.1 ${t_map01}s, ext ${t_mapx}s, one conversion ${t_conv}s"
 
 # --- 5. external modules (make M=): converted by the build, against the tree map + M= modules ----

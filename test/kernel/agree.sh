@@ -99,12 +99,7 @@ agree_main() {
 	initrd=$aw/initramfs.cpio.gz
 	spec=$aw/initramfs.list
 	{
-		echo "dir /dev 0755 0 0"
-		echo "nod /dev/console 0600 0 0 c 5 1"
-		for d in /bin /proc /sys /tmp /lib /lib/klp /cases; do echo "dir $d 0755 0 0"; done
-		echo "file /bin/busybox $busybox 0755 0 0"
-		echo "slink /bin/sh busybox 0777 0 0"
-		echo "file /init $here/guest-init.sh 0755 0 0"
+		initramfs_base "$busybox"
 		echo "file /lib/klp/test_klp_convert_mod.ko $mods/test_klp_convert_mod.ko 0644 0 0"
 		for f in "$aw"/lp/*.ko; do echo "file /lib/klp/${f##*/} $f 0644 0 0"; done
 		for c in "${cases[@]}"; do echo "file /cases/agree-$c.sh $aw/cases/$c.sh 0644 0 0"; done
@@ -118,11 +113,8 @@ agree_main() {
 			# (seen under load: "IO-APIC + timer doesn't work!"): boot it once more
 			for try in 1 2; do
 				rc=0
-				# shellcheck disable=SC2086
-				timeout "$timeout_s" "$q" -nographic -no-reboot -m 512 -smp 1 \
-					-kernel "$tree/arch/x86/boot/bzImage" -initrd "$initrd" \
-					-append "console=ttyS0 panic=-1 oops=panic klptest=agree-$c" \
-					${KLP_QEMU_ARGS:-} </dev/null >"$logs/agree-$c.log" 2>&1 || rc=$?
+				boot_timeout=$timeout_s KLP_QEMU=$q qemu_boot_x86 "$tree/arch/x86/boot/bzImage" "$initrd" \
+					"klptest=agree-$c" "$logs/agree-$c.log" || rc=$?
 				if grep -q '^KLPT begin' "$logs/agree-$c.log"; then break; fi
 				echo "agree: $c: boot $try did not reach /init: $(grep -m1 -E 'panic|Panic' "$logs/agree-$c.log" | tr -d '\r')" >&2
 			done

@@ -85,3 +85,81 @@ expectations() {
 		esac
 	done <"$1"
 }
+
+# --- x86_64 boots, shared by test/kernel/run.sh, agree.sh and test/klp-build/run.sh -------------
+# initramfs_base BUSYBOX: the gen_init_cpio lines every test initramfs starts with: /dev/console,
+# /bin/busybox (+ /bin/sh), /init = guest-init.sh, and the directories /lib/klp and /cases.
+initramfs_base() {
+	local d
+	echo "dir /dev 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	for d in /bin /proc /sys /tmp /lib /lib/klp /cases; do echo "dir $d 0755 0 0"; done
+	echo "file /bin/busybox $1 0755 0 0"
+	echo "slink /bin/sh busybox 0777 0 0"
+	echo "file /init $(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/guest-init.sh 0755 0 0"
+}
+# qemu_boot_x86 BZIMAGE INITRD APPEND LOG: one TCG boot (qemu ${KLP_QEMU:-qemu-system-x86_64},
+# at most ${boot_timeout:-60} s), serial console to LOG; returns qemu's status (124: timeout).
+# no_timer_check: on a loaded host, TCG can miss the IO-APIC timer check at boot ("IO-APIC +
+# timer doesn't work!", a panic before /init, seen on 7.2 at load average 12)
+qemu_boot_x86() {
+	# shellcheck disable=SC2086 # KLP_QEMU_ARGS is a list of words
+	timeout "${boot_timeout:-60}" "${KLP_QEMU:-qemu-system-x86_64}" -nographic -no-reboot -m 512 -smp 1 \
+		-kernel "$1" -initrd "$2" -append "console=ttyS0 panic=-1 oops=panic no_timer_check $3" \
+		${KLP_QEMU_ARGS:-} </dev/null >"$4" 2>&1
+}
+
+# check_log_file CASEFILE LOG: prints the first unmet expectation of CASEFILE (expectations()
+# above, plus "KLPT end" and no oops) in the serial LOG, nothing if all are met.
+check_log_file() {
+	local cfile=$1 log=$2 cmdline="" e kind text i cur=0 found
+	local -a L
+	mapfile -t L < <(tr -d '\r' <"$log")
+	for i in "${!L[@]}"; do
+		if [[ ${L[i]} == "KLPT cmdline "* ]]; then cmdline=${L[i]#KLPT cmdline }; fi
+	done
+	while IFS= read -r e; do
+		kind=${e:0:1}
+		text=${e:2}
+		text=${text//@CMDLINE@/"$cmdline"}
+		if [ "$kind" = '!' ]; then
+			for i in "${!L[@]}"; do
+				if [[ ${L[i]} == *"$text"* ]]; then
+					echo "unexpected line: ${L[i]}"
+					return
+				fi
+			done
+			continue
+		fi
+		found=
+		for ((i = cur; i < ${#L[@]}; i++)); do
+			case $kind in
+			'=') [[ ${L[i]} == "$text" ]] && found=1 ;;
+			'~') [[ ${L[i]} == *"$text"* ]] && found=1 ;;
+			'/') [[ ${L[i]} =~ $text ]] && found=1 ;;
+			esac
+			if [ -n "$found" ]; then
+				cur=$((i + 1))
+				break
+			fi
+		done
+		if [ -z "$found" ]; then
+			for ((i = 0; i < cur; i++)); do
+				case $kind in
+				'=') [[ ${L[i]} == "$text" ]] && found=1 ;;
+				'~') [[ ${L[i]} == *"$text"* ]] && found=1 ;;
+				'/') [[ ${L[i]} =~ $text ]] && found=1 ;;
+				esac
+			done
+			if [ -n "$found" ]; then
+				echo "out of order: '$kind $text'"
+			else
+				echo "missing: '$kind $text'"
+			fi
+			return
+		fi
+	done < <(
+		expectations "$cfile"
+		printf '%s\n' '= KLPT end' '! Call Trace' '! BUG:' '! Oops' '! WARNING:' '! Kernel panic' '! KLPT no such case'
+	)
+}

@@ -54,7 +54,6 @@ work=${KLP_WORK:-$here/work$sfx}
 logs=$here/logs$sfx
 boot_timeout=${KLP_BOOT_TIMEOUT:-60}
 parallel=${KLP_PARALLEL:-$(nproc)}
-qemu=${KLP_QEMU:-qemu-system-x86_64}
 # shellcheck disable=SC2034 # t_start, pass and fail are read by lib.sh's ok, bad and summary
 t_start=$(date +%s)
 
@@ -390,12 +389,7 @@ initrd=$work/initramfs.cpio.gz
 spec=$work/initramfs.list
 declare -A in_guest=()
 {
-	echo "dir /dev 0755 0 0"
-	echo "nod /dev/console 0600 0 0 c 5 1"
-	for d in /bin /proc /sys /tmp /lib /lib/klp /cases; do echo "dir $d 0755 0 0"; done
-	echo "file /bin/busybox $busybox 0755 0 0"
-	echo "slink /bin/sh busybox 0777 0 0"
-	echo "file /init $here/guest-init.sh 0755 0 0"
+	initramfs_base "$busybox"
 	for t in "${targets[@]}"; do
 		echo "file /lib/klp/$t.ko $mods/$t.ko 0644 0 0"
 		in_guest[$t]=1
@@ -431,59 +425,8 @@ declare -A in_guest=()
 
 
 # --- 6. boots (expectation lines: see expectations() in lib.sh) --------------------------------
-# check_log CASE LOG: prints the first unmet expectation, nothing if all are met.
-check_log() {
-	local case=$1 log=$2 cmdline="" e kind text i cur=0 found
-	local -a L
-	mapfile -t L < <(tr -d '\r' <"$log")
-	for i in "${!L[@]}"; do
-		if [[ ${L[i]} == "KLPT cmdline "* ]]; then cmdline=${L[i]#KLPT cmdline }; fi
-	done
-	while IFS= read -r e; do
-		kind=${e:0:1}
-		text=${e:2}
-		text=${text//@CMDLINE@/"$cmdline"}
-		if [ "$kind" = '!' ]; then
-			for i in "${!L[@]}"; do
-				if [[ ${L[i]} == *"$text"* ]]; then
-					echo "unexpected line: ${L[i]}"
-					return
-				fi
-			done
-			continue
-		fi
-		found=
-		for ((i = cur; i < ${#L[@]}; i++)); do
-			case $kind in
-			'=') [[ ${L[i]} == "$text" ]] && found=1 ;;
-			'~') [[ ${L[i]} == *"$text"* ]] && found=1 ;;
-			'/') [[ ${L[i]} =~ $text ]] && found=1 ;;
-			esac
-			if [ -n "$found" ]; then
-				cur=$((i + 1))
-				break
-			fi
-		done
-		if [ -z "$found" ]; then
-			for ((i = 0; i < cur; i++)); do
-				case $kind in
-				'=') [[ ${L[i]} == "$text" ]] && found=1 ;;
-				'~') [[ ${L[i]} == *"$text"* ]] && found=1 ;;
-				'/') [[ ${L[i]} =~ $text ]] && found=1 ;;
-				esac
-			done
-			if [ -n "$found" ]; then
-				echo "out of order: '$kind $text'"
-			else
-				echo "missing: '$kind $text'"
-			fi
-			return
-		fi
-	done < <(
-		expectations "${case_file[$case]}"
-		printf '%s\n' '= KLPT end' '! Call Trace' '! BUG:' '! Oops' '! WARNING:' '! Kernel panic' '! KLPT no such case'
-	)
-}
+# check_log CASE LOG: prints the first unmet expectation, nothing if all are met (lib.sh).
+check_log() { check_log_file "${case_file[$1]}" "$2"; }
 
 # boot CASE: writes "ok" / "FAIL <why>" (+ detail lines) to $work/results/CASE.
 boot() {
@@ -504,13 +447,7 @@ boot() {
 		fi
 	done
 	rc=0
-	# no_timer_check: on a loaded host, TCG can miss the IO-APIC timer check at boot ("IO-APIC +
-	# timer doesn't work!", a panic before /init, seen on 7.2 at load average 12)
-	# shellcheck disable=SC2086
-	timeout "$boot_timeout" "$qemu" -nographic -no-reboot -m 512 -smp 1 \
-		-kernel "$tree/arch/x86/boot/bzImage" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 oops=panic no_timer_check klptest=$c$append" \
-		${KLP_QEMU_ARGS:-} </dev/null >"$log" 2>&1 || rc=$?
+	qemu_boot_x86 "$tree/arch/x86/boot/bzImage" "$initrd" "klptest=$c$append" "$log" || rc=$?
 	if [ "$rc" = 124 ]; then
 		{
 			echo "FAIL timeout after $boot_timeout s; last 30 lines of $log:"
