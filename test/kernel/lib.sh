@@ -110,11 +110,16 @@ qemu_boot_x86() {
 }
 
 # check_log_file CASEFILE LOG: prints the first unmet expectation of CASEFILE (expectations()
-# above, plus "KLPT end" and no oops) in the serial LOG, nothing if all are met.
+# above, plus "KLPT end" and no oops) in the serial LOG, nothing if all are met.  Lines holding
+# one of the caller's benign=(...) strings (an arch's harmless boot warnings) are not read.
 check_log_file() {
 	local cfile=$1 log=$2 cmdline="" e kind text i cur=0 found
 	local -a L
-	mapfile -t L < <(tr -d '\r' <"$log")
+	if [ -n "${benign+set}" ] && [ "${#benign[@]}" -gt 0 ]; then
+		mapfile -t L < <(tr -d '\r' <"$log" | grep -a -v -F "${benign[@]/#/-e}")
+	else
+		mapfile -t L < <(tr -d '\r' <"$log")
+	fi
 	for i in "${!L[@]}"; do
 		if [[ ${L[i]} == "KLPT cmdline "* ]]; then cmdline=${L[i]#KLPT cmdline }; fi
 	done
