@@ -58,6 +58,21 @@ export function moveRelocations(ed: ElfEditor, moves: readonly Move[], targets: 
     d.add(m.entry);
     convertedFor(m.sym, m.target).relocations.push({ section: base.name, klpSection: name, offset: hex(rel.offset), type: relocTypeName(machine, rel.type) });
   }
+  const emptied = removeRelocations(ed, drop);
+  for (const [i, t] of targets) {
+    if (t === null) continue;
+    const c = convertedFor(i, t);
+    ed.renameSymbol(i, c.klpName);
+    ed.setSymbolShndx(i, SHN_LIVEPATCH);
+  }
+  return { created, converted, emptied };
+}
+
+/**
+ * removeRelocations deletes, per relocation section, the entries whose indexes `drop` lists, and
+ * returns the relocation sections left with no entry (for dropSections).
+ */
+export function removeRelocations(ed: ElfEditor, drop: ReadonlyMap<number, ReadonlySet<number>>): number[] {
   const emptied: number[] = [];
   for (const [ri, entries] of drop) {
     const list = ed.relocations(ri);
@@ -66,13 +81,7 @@ export function moveRelocations(ed: ElfEditor, moves: readonly Move[], targets: 
     list.push(...kept);
     if (kept.length === 0) emptied.push(ri);
   }
-  for (const [i, t] of targets) {
-    if (t === null) continue;
-    const c = convertedFor(i, t);
-    ed.renameSymbol(i, c.klpName);
-    ed.setSymbolShndx(i, SHN_LIVEPATCH);
-  }
-  return { created, converted, emptied };
+  return emptied;
 }
 
 /**

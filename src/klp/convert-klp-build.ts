@@ -19,7 +19,7 @@
  */
 import { ElfEditor, ElfFile, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, relocTypeName } from '../elf/index.js';
 import { KLP_RELA_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
-import { dropSections } from './convert-edit.js';
+import { dropSections, removeRelocations } from './convert-edit.js';
 import { hex, type Problem } from './convert-types.js';
 import type { ConvertResult, ConvertedSymbol } from './convert.js';
 import { KlpError, problemsError } from './errors.js';
@@ -115,14 +115,7 @@ export function convertKlpBuildModule(elf: ElfFile, opts: KlpBuildOptions): Conv
     c.relocations.push({ section: baseName, klpSection: name, offset: hex(e.offset), type: relocTypeName(elf.header.e_machine, e.type) });
   }
   if (problems.length > 0) throw problemsError(problems);
-  const emptied: number[] = [];
-  for (const [ri, gone] of drop) {
-    const list = ed.relocations(ri);
-    const kept = list.filter((_, i) => !gone.has(i));
-    list.length = 0;
-    list.push(...kept);
-    if (kept.length === 0) emptied.push(ri);
-  }
+  const emptied = removeRelocations(ed, drop);
   for (const i of livepatchSyms) ed.setSymbolShndx(i, SHN_LIVEPATCH);
   // the tables and their relocation sections go, as annotation sections do in the other form
   const tables = klpRelocsTables(elf);

@@ -11,6 +11,16 @@ export const CLI = join(repoRoot, 'dist/src/cli/main.js');
 export const fixtureDir = (arch: string): string => join(repoRoot, 'test/fixtures/bin', arch);
 export const fixture = (arch: string, name: string): string => join(fixtureDir(arch), name);
 
+/** the fixture world as a build tree (vmlinux, target_mod.ko, keys-mod.ko, modules.order) */
+export function fixtureTree(dir: string): string {
+  const tree = join(dir, 'tree');
+  mkdirSync(tree, { recursive: true });
+  for (const f of ['vmlinux', 'target_mod.ko', 'keys-mod.ko']) copyFileSync(fixture('x86_64', f), join(tree, f));
+  writeFileSync(join(tree, 'modules.order'), 'target_mod.ko\nkeys-mod.ko\n');
+  writeFileSync(join(tree, 'Makefile'), '# a kernel tree has one\n');
+  return tree;
+}
+
 export function tmp(prefix = 'klpt-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ElfEditor, ElfFile } from '../../src/elf/index.js';
-import { cli, fixture, makeExtMap, tmp } from '../helpers/klp-world.js';
+import { cli, fixture, fixtureTree, makeExtMap, tmp } from '../helpers/klp-world.js';
 
 const gcc = spawnSync('gcc', ['-dumpmachine'], { encoding: 'utf8' });
 const haveGcc = gcc.status === 0 && gcc.stdout.startsWith('x86_64');
@@ -82,15 +82,6 @@ function lpSource(o: { vm?: string; mod?: string; modObj?: string; modFunc?: str
   return lines.join('\n');
 }
 
-/** the fixture world as a build tree (vmlinux, target_mod.ko, keys-mod.ko, modules.order) */
-function fixtureTree(dir: string): string {
-  const tree = join(dir, 'tree');
-  mkdirSync(tree, { recursive: true });
-  for (const f of ['vmlinux', 'target_mod.ko', 'keys-mod.ko']) copyFileSync(fixture('x86_64', f), join(tree, f));
-  writeFileSync(join(tree, 'modules.order'), 'target_mod.ko\nkeys-mod.ko\n');
-  writeFileSync(join(tree, 'Makefile'), '# a kernel tree has one\n');
-  return tree;
-}
 
 /** a /proc/kallsyms of the fixture world with target_mod loaded, from nm (address order for vmlinux, .symtab order for the module) */
 function fixtureKallsyms(dir: string, zeroed = false): string {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, fixture, makeExtMap, tmp } from '../helpers/klp-world.js';
+import { cli, fixtureTree, makeExtMap, tmp } from '../helpers/klp-world.js';
 import { OBJTOOL_SKIP, buildPrePostLink, klpObjtool, viewByDump, viewByReadelf, type KlpBuildKnobs } from '../helpers/klp-build.js';
 import { haveReadelf, readelf } from '../helpers/readelf.js';
 import { compareWithReadelf } from '../helpers/dump-vs-readelf.js';
@@ -31,14 +31,6 @@ function postLink(pre: string, out: string): string {
   return out;
 }
 
-function fixtureTree(dir: string): string {
-  const tree = join(dir, 'tree');
-  mkdirSync(tree, { recursive: true });
-  for (const f of ['vmlinux', 'target_mod.ko', 'keys-mod.ko']) copyFileSync(fixture('x86_64', f), join(tree, f));
-  writeFileSync(join(tree, 'modules.order'), 'target_mod.ko\nkeys-mod.ko\n');
-  writeFileSync(join(tree, 'Makefile'), '# a kernel tree has one\n');
-  return tree;
-}
 
 const errorLines = (stderr: string): string[] => stderr.split('\n').filter((l) => /: error: /.test(l));
 
