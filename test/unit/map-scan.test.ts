@@ -1,5 +1,5 @@
 // The converter's map load without parsing what it does not need (src/klp/map-scan.ts and
-// scanSymbolMap in src/klp/symbol-map.ts): the multi-pattern search against a naive search, and
+// scanSymbolMap in src/klp/symbol-map.ts): the WebAssembly line scan against a naive search, and
 // the scanned load against the full parser on seeded random maps of both formats, with chunks so
 // small that lines and patterns fall across chunk ends.
 import { test } from 'node:test';
@@ -7,34 +7,75 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MultiSearch } from '../../src/klp/map-scan.js';
+import { LineScan } from '../../src/klp/map-scan.js';
 import { loadSymbolMap, scanSymbolMap, type SymbolMap } from '../../src/klp/symbol-map.js';
 import { SymbolMapError } from '../../src/klp/errors.js';
 import { mulberry32 } from '../helpers/prng.js';
 
-test('MultiSearch finds exactly the occurrences a naive search finds', () => {
-  const rnd = mulberry32(13);
-  const alpha = 'ab_\n ';
-  for (let round = 0; round < 40; round++) {
-    const text = Buffer.from(Array.from({ length: 2000 }, () => alpha[Math.floor(rnd() * alpha.length)]).join(''), 'latin1');
-    const pats: Buffer[] = [];
-    for (let k = 0; k < 1 + Math.floor(rnd() * 8); k++) {
-      const len = 3 + Math.floor(rnd() * 6);
-      const at = Math.floor(rnd() * (text.length - len));
-      pats.push(rnd() < 0.7 ? Buffer.from(text.subarray(at, at + len)) : Buffer.from('b_a\nab'.slice(0, len), 'latin1'));
+/** naive: every (pattern, start) of `pats` in `text` and every object line, in position order */
+function naive(text: Buffer, pats: readonly Buffer[], objects: boolean): { pairs: string[]; texts: string[] } {
+  const found: [number, string][] = [];
+  const texts: [number, string][] = [];
+  pats.forEach((p, k) => {
+    for (let at = text.indexOf(p); at >= 0; at = text.indexOf(p, at + 1)) found.push([at, `${at}:${k}`]);
+  });
+  if (objects) {
+    for (let q = 1; q < text.length; q++) {
+      if (text[q] !== 0x2a || text[q - 1] !== 10) continue;
+      const e = text.indexOf(10, q);
+      found.push([q, `${q}:obj`]);
+      texts.push([q, text.toString('latin1', q + 1, e < 0 ? text.length : e)]);
     }
-    const want: string[] = [];
-    pats.forEach((p, k) => {
-      for (let at = text.indexOf(p); at >= 0; at = text.indexOf(p, at + 1)) want.push(`${at}:${k}`);
-    });
-    const got: number[] = [];
-    const s = new MultiSearch(pats);
-    s.warmUp();
-    s.scan(text, text.length, got);
-    const pairs: string[] = [];
-    for (let i = 0; i < got.length; i += 2) pairs.push(`${got[i + 1]}:${got[i]}`);
-    assert.deepEqual(pairs.sort(), want.sort(), `round ${round}`);
   }
+  const byPos = (x: [number, string], y: [number, string]): number => x[0] - y[0] || (x[1] < y[1] ? -1 : 1);
+  return { pairs: found.sort(byPos).map((f) => f[1]), texts: texts.sort(byPos).map((t) => t[1]) };
+}
+
+function lineScan(text: Buffer, pats: readonly Buffer[], objects: boolean): { pairs: string[]; texts: string[] } {
+  // the chunk holds bytes past `end` (a reused chunk does): they must not count
+  const s = new LineScan(pats, objects, text.length + 100);
+  for (let at = 0; at < s.chunk.length; at += text.length) s.chunk.set(text.subarray(0, Math.min(text.length, s.chunk.length - at)), at);
+  const got: number[] = [], texts: string[] = [];
+  s.scan(text.length, got, texts);
+  const pairs: [number, string][] = [];
+  for (let i = 0; i < got.length; i += 2) pairs.push([got[i + 1]!, got[i]! < 0 ? `${got[i + 1]}:obj` : `${got[i + 1]}:${got[i]}`]);
+  // equal positions (an object line and a pattern cannot share one) keep the naive order
+  return { pairs: pairs.sort((x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : 1)).map((p) => p[1]), texts };
+}
+
+test('LineScan finds exactly the occurrences and object lines a naive search finds', () => {
+  const rnd = mulberry32(13);
+  const alpha = 'ab_\n *';
+  for (let round = 0; round < 200; round++) {
+    const term = round % 2 === 0 ? '\n' : ' ';
+    const text = Buffer.from(Array.from({ length: 50 + Math.floor(rnd() * 3000) }, () => alpha[Math.floor(rnd() * alpha.length)]).join(''), 'latin1');
+    const pats: Buffer[] = [];
+    for (let k = 0; k < 1 + Math.floor(rnd() * 12); k++) {
+      // bodies of 1 to 11 bytes (k, the hashed tail, then is 1 to 8), some starting with a newline
+      const len = 1 + Math.floor(rnd() * 11);
+      const at = Math.floor(rnd() * (text.length - len));
+      const body = rnd() < 0.7 ? text.toString('latin1', at, at + len) : 'b_a\nab_ba_b'.slice(0, len);
+      pats.push(Buffer.from((rnd() < 0.2 ? '\n' : '') + body.replaceAll(term, 'a') + term, 'latin1'));
+    }
+    const objects = rnd() < 0.7;
+    assert.deepEqual(lineScan(text, pats, objects), naive(text, pats, objects), `round ${round}`);
+  }
+});
+
+test('LineScan: more hits than its output holds, object texts past its text buffer, a match at offset 0', () => {
+  // 100,000 hits in one chunk: the scan stops and resumes many times
+  const many = Buffer.from('xa\n'.repeat(100_000), 'latin1');
+  const pats = [Buffer.from('xa\n', 'latin1'), Buffer.from('a\n', 'latin1')];
+  assert.deepEqual(lineScan(many, pats, true), naive(many, pats, true));
+  // 40,000 object lines of 40 bytes (1.6 MB of object text in one call): copied while they fit,
+  // then read from the chunk
+  const objs = Buffer.from(Array.from({ length: 40_000 }, (_, i) => `\n*object_${String(i).padStart(30, '0')}`).join('') + '\n', 'latin1');
+  const o = lineScan(objs, [Buffer.from('object_0000000000000000000000000001\n', 'latin1')], true);
+  assert.deepEqual(o, naive(objs, [Buffer.from('object_0000000000000000000000000001\n', 'latin1')], true));
+  assert.equal(o.texts.length, 40_000);
+  // a pattern that starts at the chunk's first byte
+  const first = Buffer.from('abcd\nzz\n', 'latin1');
+  assert.deepEqual(lineScan(first, [Buffer.from('abcd\n', 'latin1')], false).pairs, ['0:0']);
 });
 
 /** a random map: few distinct name parts, so names repeat, share endings and have export lines */
