@@ -287,7 +287,7 @@ function scannable(name: string, ext: boolean): boolean {
 
 /**
  * scanSymbolMap is loadSymbolMap(path, wanted) without parsing the lines nobody asked for: it
- * finds the wanted names' lines and the object lines with one multi-pattern search over the
+ * finds the wanted names' lines and the object lines with one pass of a line scan over the
  * file (map-scan.ts) and builds the same candidates as the full parsers, for both formats. It
  * returns undefined, leaving the job (and its error messages) to the full parser, when line 1 is
  * not a known header or the file does not end with a newline. isExported() of a name not wanted

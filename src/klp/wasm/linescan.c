@@ -17,9 +17,12 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+/* chain heads: 16 KB instead of one per filter bit (a chain is compared in full anyway) */
+#define HEAD 4096
+
 struct ls {
 	const uint32_t *filter; /* [1 << 16 bits]: hashes of every pattern body's last k bytes */
-	const int32_t *head;    /* [1 << 16]: first pattern of that hash, or -1 */
+	const int32_t *head;    /* [HEAD]: first pattern whose hash ends in those bits, or -1 */
 	const int32_t *next;    /* [npat]: the next pattern of the same hash, or -1 */
 	const int32_t *pofs;    /* [npat]: where pattern k's body starts in pat */
 	const int32_t *plen;    /* [npat]: body length (the pattern without its terminator) */
@@ -48,10 +51,10 @@ static inline uint32_t tail_hash(const uint8_t *p, int32_t k)
 	return (uint32_t)((w * 0x9e3779b97f4a7c15ull) >> 48);
 }
 
-/* match appends (pattern, start) for each pattern of hash h whose body ends just before q */
+/* match appends (pattern, start) for each pattern of h's chain whose body ends just before q */
 static int32_t match(const struct ls *s, const uint8_t *b, int32_t q, uint32_t h, int32_t *out, int32_t n)
 {
-	for (int32_t p = s->head[h]; p >= 0; p = s->next[p]) {
+	for (int32_t p = s->head[h & (HEAD - 1)]; p >= 0; p = s->next[p]) {
 		int32_t len = s->plen[p];
 		int32_t at = q - len;
 		if (at < 0)
