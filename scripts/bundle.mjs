@@ -78,8 +78,10 @@ function __klpRequire(from, spec) {
   }
   return module.exports;
 }
-// the map generator starts this file as its worker thread (generate-map-parallel.ts)
-__klpRequire('', require('node:worker_threads').isMainThread ? './src/cli/main.js' : './src/klp/generate-map-worker.js');
+// the map generator starts this file as its worker thread (generate-map-parallel.ts). A worker's
+// process.argv is [node, this file] (it is given no argv), so only a run without arguments loads
+// node:worker_threads to ask: loading it (with the stream modules it pulls in) is ~1-2 ms.
+__klpRequire('', process.argv.length > 2 || require('node:worker_threads').isMainThread ? './src/cli/main.js' : './src/klp/generate-map-worker.js');
 `;
 // fail the build, not the first run, on what CommonJS cannot hold (top-level await, for one)
 try {
