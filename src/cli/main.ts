@@ -3,9 +3,16 @@
  * klp-convert command line: a table of subcommands. The 2023 kbuild form
  * `klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko` (three plain arguments) is accepted as-is.
  */
-import { UsageError } from './errors.js';
-import { reportError, PROG } from './report.js';
+import { PROG, UsageError } from './errors.js';
 import type { Command } from './command.js';
+
+/**
+ * report.js is loaded when there is an error to report: it pulls in the ELF layer (for its error
+ * classes), ~6 ms of module loading that `--version` need not pay (a command loads it anyway).
+ */
+async function reportError(e: unknown): Promise<number> {
+  return (await import('./report.js')).reportError(e);
+}
 
 /**
  * The subcommands, loaded on demand: a run imports only the command it runs (importing all four
@@ -59,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw new UsageError(`unknown command '${first}'; run '${PROG} --help'`);
   } catch (e) {
-    return reportError(e);
+    return await reportError(e);
   }
 }
 
@@ -67,7 +74,7 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (e: unknown) => {
-    process.exitCode = reportError(e);
+  async (e: unknown) => {
+    process.exitCode = await reportError(e);
   },
 );
