@@ -12,7 +12,7 @@
 //
 // No new dependency: each src/**/*.ts is transpiled to CommonJS with the TypeScript compiler the
 // build already uses (transpileModule: no type check, tsc does that) and wrapped in a function;
-// a small require() resolves the relative imports inside the bundle and passes node: built-ins
+// its relative imports are resolved here, at build time, and its require() passes node: built-ins
 // to Node. Two constructs need help: the map worker's URL (the bin runs as its own worker,
 // see the entry at the end) and top-level await (none is allowed; generate-map-worker.ts has none).
 // Exports become plain values once their module has run (no module of src/ reassigns an export,
@@ -20,7 +20,7 @@
 // The modules run in the same order and with the same semantics as the ES module build, which
 // the tests also run (test/integration/bundle.test.ts compares the two).
 import { readFileSync, readdirSync, statSync, writeFileSync, chmodSync, mkdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, posix, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -55,7 +55,19 @@ for (const file of walk(join(root, 'src'), [])) {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: false, sourceMap: false, removeComments: true },
   });
   if (r.diagnostics?.length) throw new Error(`bundle: ${id}: ${ts.flattenDiagnosticMessageText(r.diagnostics[0].messageText, '\n')}`);
-  mods.push(`${JSON.stringify(id)}: function (exports, require, module) {\n${r.outputText}\n}`);
+  // each relative require of the CommonJS output resolved here, once, not by path arithmetic at
+  // every require (a module of src/ that is not in the bundle fails the build below)
+  const deps = {};
+  for (const [, , spec] of r.outputText.matchAll(/\brequire\((["'])(\.[^"']*)\1\)/g)) {
+    deps[spec] = posix.normalize(posix.join(posix.dirname(id), spec));
+  }
+  // TypeScript writes re-exports (export * / export { x } from) as getters: see __klpLoad
+  const reexports = /\bget: function\b|__exportStar\(/.test(r.outputText);
+  mods.push({ id, text: `${JSON.stringify(id)}: [function (exports, require, module) {\n${r.outputText}\n}, ${JSON.stringify(deps)}, ${reexports}]`, deps });
+}
+const ids = new Set(mods.map((m) => m.id));
+for (const m of mods) {
+  for (const [spec, dep] of Object.entries(m.deps)) if (!ids.has(dep)) throw new Error(`bundle: ${m.id} imports ${spec}, which is not in src/`);
 }
 
 // The body: the modules and their require, as one function expression that the bin compiles and
@@ -64,26 +76,27 @@ const body = `(function (exports, require, module, __filename, __dirname) {
 // klp-convert, bundled by scripts/bundle.mjs from src/: run by klp-convert.cjs, not by itself.
 'use strict';
 const __klpModules = {
-${mods.join(',\n')}
+${mods.map((m) => m.text).join(',\n')}
 };
 const __klpCache = new Map();
-const __klpPath = require('node:path').posix;
 const __klpBundleWorker = require('node:url').pathToFileURL(__filename);
-function __klpRequire(from, spec) {
-  if (!spec.startsWith('.')) return require(spec);
-  const id = __klpPath.normalize(__klpPath.join(__klpPath.dirname(from), spec));
+/** __klpLoad runs a module of the bundle once; the entries are [module, its imports resolved, re-exports?] */
+function __klpLoad(id) {
   const cached = __klpCache.get(id);
   if (cached !== undefined) return cached.exports;
-  const fn = __klpModules[id];
-  if (fn === undefined) throw new Error('klp-convert bundle: no module ' + id + ' (required from ' + from + ')');
+  const [fn, deps, reexports] = __klpModules[id];
   const module = { exports: {} };
   __klpCache.set(id, module);
-  fn.call(module.exports, module.exports, (s) => __klpRequire(id, s), module);
+  fn.call(module.exports, module.exports, (s) => {
+    if (!s.startsWith('.')) return require(s);
+    if (deps[s] === undefined) throw new Error('klp-convert bundle: no module ' + s + ' (required from ' + id + ')');
+    return __klpLoad(deps[s]);
+  }, module);
   // TypeScript re-exports (export * / export { x } from) as getters, for ES live bindings; no
   // export of src/ is reassigned, so plain values do the same, without a getter call per use
   // (a getter per STT_* constant in the map generator's loops cost ~9 % of a run)
-  const ex = module.exports;
-  if (Object.values(Object.getOwnPropertyDescriptors(ex)).some((d) => d.get !== undefined)) {
+  if (reexports) {
+    const ex = module.exports;
     const plain = {};
     for (const k of Object.getOwnPropertyNames(ex)) plain[k] = ex[k];
     module.exports = plain;
@@ -93,7 +106,7 @@ function __klpRequire(from, spec) {
 // the map generator starts this file as its worker thread (generate-map-parallel.ts). A worker's
 // process.argv is [node, this file] (it is given no argv), so only a run without arguments loads
 // node:worker_threads to ask: loading it (with the stream modules it pulls in) is ~1-2 ms.
-__klpRequire('', process.argv.length > 2 || require('node:worker_threads').isMainThread ? './src/cli/main.js' : './src/klp/generate-map-worker.js');
+__klpLoad(process.argv.length > 2 || require('node:worker_threads').isMainThread ? 'src/cli/main.js' : 'src/klp/generate-map-worker.js');
 })
 `;
 // fail the build, not the first run, on what CommonJS cannot hold (top-level await, for one)
