@@ -18,7 +18,9 @@ export const ELFCOMPRESS_ZSTD = 2;
  * node:zlib, loaded when the first compressed section is met: loading it (and the stream modules
  * it pulls in) is ~2 ms of every command's start-up, and most runs meet no compressed section.
  */
-const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
+function zlib(): typeof import('node:zlib') {
+  return process.getBuiltinModule('node:zlib');
+}
 
 /** deflate cannot do better than about 1032:1; a header claiming more is lying */
 const MAX_RATIO = 1100;

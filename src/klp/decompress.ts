@@ -12,8 +12,12 @@ import { KlpError } from './errors.js';
 
 // node:zlib and node:child_process are loaded when a compressed module is met (~2 ms and ~3 ms of
 // start-up otherwise, in the main thread and again in each map worker)
-const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
-const childProcess = (): typeof import('node:child_process') => process.getBuiltinModule('node:child_process');
+function zlib(): typeof import('node:zlib') {
+  return process.getBuiltinModule('node:zlib');
+}
+function childProcess(): typeof import('node:child_process') {
+  return process.getBuiltinModule('node:child_process');
+}
 
 export type Compression = 'gz' | 'xz' | 'zst';
 
