@@ -19,3 +19,6 @@ export const EXIT = {
   CANTCREAT: 73,
   IOERR: 74,
 } as const;
+
+/** the program's name, as messages begin with it */
+export const PROG = 'klp-convert';

@@ -4,9 +4,9 @@
  */
 import { ElfEditError, ElfFormatError, IoError, inputError } from '../elf/index.js';
 import { KlpError, SymbolMapError } from '../klp/errors.js';
-import { EXIT, UsageError } from './errors.js';
+import { EXIT, PROG, UsageError } from './errors.js';
 
-export const PROG = 'klp-convert';
+export { PROG } from './errors.js';
 
 /**
  * KlpError codes that mean "an input file is missing": exit 66 like a missing command-line file.

@@ -8,12 +8,19 @@
  * is the header's ch_size, checked before inflating against a ratio bound, so a lying header
  * cannot make the reader allocate without limit.
  */
-import * as zlib from 'node:zlib';
 import { SHF_COMPRESSED } from './constants.js';
 import type { ElfFile } from './read.js';
 
 export const ELFCOMPRESS_ZLIB = 1;
 export const ELFCOMPRESS_ZSTD = 2;
+
+/**
+ * node:zlib, loaded when the first compressed section is met: loading it (and the stream modules
+ * it pulls in) is ~2 ms of every command's start-up, and most runs meet no compressed section.
+ */
+function zlib(): typeof import('node:zlib') {
+  return process.getBuiltinModule('node:zlib');
+}
 
 /** deflate cannot do better than about 1032:1; a header claiming more is lying */
 const MAX_RATIO = 1100;
@@ -76,7 +83,7 @@ export function sectionContents(elf: ElfFile, index: number): Uint8Array {
   }
   let out: Buffer;
   try {
-    out = zlib.inflateSync(body, { maxOutputLength: Math.max(1, ch.size) });
+    out = zlib().inflateSync(body, { maxOutputLength: Math.max(1, ch.size) });
   } catch (e) {
     throw elf.error('ELF_BAD_COMPRESSED_DATA', `section ${index} '${s.name}': zlib stream does not inflate to ch_size ${ch.size} bytes (${(e as Error).message})`, s.sh_offset + ch.headerSize);
   }

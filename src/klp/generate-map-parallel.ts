@@ -122,6 +122,8 @@ interface Started {
 
 function startWorker(input: Omit<WorkerInput, 'port'>): Started {
   const { port1, port2 } = new MessageChannel();
+  // no `argv` option: the bundled bin knows it runs as this worker by a process.argv of two
+  // entries (scripts/bundle.mjs; test/integration/bundle.test.ts runs -j 2 through it)
   const worker = new Worker(new URL('./generate-map-worker.js', import.meta.url), {
     workerData: { ...input, port: port2 } satisfies WorkerInput,
     transferList: [port2],

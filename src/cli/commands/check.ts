@@ -38,7 +38,6 @@ target, 66 missing input or target.`;
 
 export const command: Command = {
   name: 'check',
-  summary: 'list and verify the klp relocations of livepatch modules',
   usage,
   run(argv) {
     const parsed = parseCommandArgs({

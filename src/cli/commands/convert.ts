@@ -45,7 +45,6 @@ ELF or map or __klp_relocs table, 66 missing input,
 
 export const command: Command = {
   name: 'convert',
-  summary: 'turn relocations against unexported symbols into klp relocations',
   usage,
   run(argv) {
     const parsed = parseCommandArgs({

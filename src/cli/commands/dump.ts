@@ -339,7 +339,6 @@ function writeOut(s: string): void {
 
 export const command: Command = {
   name: 'dump',
-  summary: 'list sections, symbols and relocations (a readelf that understands livepatch)',
   usage: [
     'usage: klp-convert dump [--json] [-S|--sections] [-s|--symbols] [-r|--relocs] FILE...',
     '',

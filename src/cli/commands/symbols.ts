@@ -54,7 +54,6 @@ package), 73 cannot create the output.
 
 export const command: Command = {
   name: 'symbols',
-  summary: 'write symbols.klp from a kernel build tree or a debug package (vmlinux + modules)',
   usage,
   async run(argv: string[]): Promise<number> {
     const parsed = parseCommandArgs({
