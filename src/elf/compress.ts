@@ -8,6 +8,7 @@
  * is the header's ch_size, checked before inflating against a ratio bound, so a lying header
  * cannot make the reader allocate without limit.
  */
+import { loadBuiltin } from './builtin.js';
 import { SHF_COMPRESSED } from './constants.js';
 import type { ElfFile } from './read.js';
 
@@ -19,7 +20,7 @@ export const ELFCOMPRESS_ZSTD = 2;
  * it pulls in) is ~2 ms of every command's start-up, and most runs meet no compressed section.
  */
 function zlib(): typeof import('node:zlib') {
-  return process.getBuiltinModule('node:zlib');
+  return loadBuiltin<typeof import('node:zlib')>('node:zlib');
 }
 
 /** deflate cannot do better than about 1032:1; a header claiming more is lying */

@@ -4,6 +4,7 @@
  */
 export * from './constants.js';
 export { ElfFormatError, ElfEditError, IoError } from './errors.js';
+export { loadBuiltin } from './builtin.js';
 export { ElfFile, LAYOUT, hasFlag, readCString, latin1, isSectionIndex } from './read.js';
 export type { ElfHeader, SectionHeader } from './read.js';
 export { SymbolTable, nameOffsets, countDefined } from './symtab.js';

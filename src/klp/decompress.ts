@@ -8,15 +8,16 @@
  * build trees (they appear after `make modules_install`).
  */
 import * as fs from 'node:fs';
+import { loadBuiltin } from '../elf/index.js';
 import { KlpError } from './errors.js';
 
 // node:zlib and node:child_process are loaded when a compressed module is met (~2 ms and ~3 ms of
 // start-up otherwise, in the main thread and again in each map worker)
 function zlib(): typeof import('node:zlib') {
-  return process.getBuiltinModule('node:zlib');
+  return loadBuiltin<typeof import('node:zlib')>('node:zlib');
 }
 function childProcess(): typeof import('node:child_process') {
-  return process.getBuiltinModule('node:child_process');
+  return loadBuiltin<typeof import('node:child_process')>('node:child_process');
 }
 
 export type Compression = 'gz' | 'xz' | 'zst';
