@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { ElfFile, ReadArena, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { emitNames01 } from './map01.js';
+import { threadNameSort } from './namesort.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
@@ -307,11 +308,19 @@ function modFileSaysLivepatch(p: string): boolean {
  * The modules' reads go into one arena per thread, reset after each module: fresh buffers per
  * read cost page faults and GC, and with two threads the page faults serialise on the mm lock.
  */
-const arena = new ReadArena();
+let arena: ReadArena | undefined;
+
+/**
+ * readArena is this thread's arena: the read region of its NameSort's WebAssembly memory, so the
+ * 0.1 names are sorted where they were read (namesort.ts). Made on first use.
+ */
+function readArena(): ReadArena {
+  return (arena ??= new ReadArena(threadNameSort().arena));
+}
 
 function openObject(file: string): ElfFile {
   const c = compressionOf(file);
-  if (c === undefined) return ElfFile.open(file, { arena });
+  if (c === undefined) return ElfFile.open(file, { arena: readArena() });
   return ElfFile.parse(decompressFile(file, c), file);
 }
 
@@ -593,10 +602,12 @@ export function emitHeader(ctx: MapContext, out: Sink): void {
 
 /** emitVmlinux writes vmlinux's names (its object line is part of the header). */
 export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
-  const elf = ElfFile.open(vmlinux);
+  // 0.1 reads the two tables into the arena (sorted there); ext reads its debug sections apart
+  const ext = ctx.format === 'ext';
+  const elf = ext ? ElfFile.open(vmlinux) : ElfFile.open(vmlinux, { arena: readArena() });
   try {
     const has = elf.symtabIndex() !== undefined;
-    if (ctx.format === 'ext') {
+    if (ext) {
       const st = has ? elf.symbols() : undefined;
       checkVmlinuxSymbols(elf, st, ctx.objtree);
       if (st !== undefined) emitExtVmlinux(elf, st, out, ctx);
@@ -607,6 +618,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     }
   } finally {
     elf.close();
+    if (!ext) readArena().reset();
   }
 }
 
@@ -627,7 +639,7 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
     return true;
   } finally {
     elf.close();
-    arena.reset(); // nothing read from this module outlives this call
+    readArena().reset(); // nothing read from this module outlives this call
   }
 }
 
