@@ -305,17 +305,13 @@ function modFileSaysLivepatch(p: string): boolean {
 }
 
 /**
- * The modules' reads go into one arena per thread, reset after each module: fresh buffers per
- * read cost page faults and GC, and with two threads the page faults serialise on the mm lock.
- */
-let arena: ReadArena | undefined;
-
-/**
- * readArena is this thread's arena: the read region of its NameSort's WebAssembly memory, so the
- * 0.1 names are sorted where they were read (namesort.ts). Made on first use.
+ * readArena is this thread's arena, reset after each object: fresh buffers per read cost page
+ * faults and GC, and with two threads the page faults serialise on the mm lock. It is the read
+ * region of the thread's NameSort memory, so the 0.1 names are sorted where they were read
+ * (namesort.ts).
  */
 function readArena(): ReadArena {
-  return (arena ??= new ReadArena(threadNameSort().arena));
+  return threadNameSort().arena;
 }
 
 function openObject(file: string): ElfFile {

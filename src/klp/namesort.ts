@@ -4,12 +4,14 @@
  *
  *   module stack | emit state | output chunk | name offsets | sort keys | read arena
  *
- * The generator reads every object into the arena (a ReadArena over that region: see
- * generate-map.ts), so a string table is in the module's memory as it comes from the file and the
- * sort works on it in place; map01 writes the name offsets straight into the offsets region.
- * The memory never grows (growing would detach the views handed out): a table too big for it,
- * or bytes read elsewhere, go to a one-off instance sized for them (copied there).
+ * The generator reads every object through `arena` (generate-map.ts), so a string table is in
+ * the module's memory as it comes from the file and the sort works on it in place; map01 writes
+ * the name offsets straight into the offsets region. A table read elsewhere (a decompressed
+ * module) is copied into the arena first. The memory never grows (growing would detach every
+ * view handed out): a table with more names than the offsets region holds, or one that no
+ * longer fits the arena, goes to a one-off instance sized for it.
  */
+import { ReadArena } from '../elf/index.js';
 import { WASM as NAMESORT_WASM } from './wasm/namesort.wasm.js';
 import type { Sink } from './generate-map.js';
 
@@ -27,8 +29,10 @@ const SLACK = 64;
 let namesortModule: WebAssembly.Module | undefined;
 
 export class NameSort {
-  /** the read arena's region of the memory */
-  readonly arena: Buffer;
+  /** reads that land in the memory (valid until its reset: ReadArena) */
+  readonly arena: ReadArena;
+  /** the arena's region of the memory */
+  private readonly region: Buffer;
   private readonly memory: WebAssembly.Memory;
   private readonly nsSort: (b: number, a: number, k: number, n: number) => number;
   private readonly nsEmit: (b: number, a: number, n: number, s: number, out: number, cap: number) => number;
@@ -53,7 +57,8 @@ export class NameSort {
     this.state = new Int32Array(buf, LAYOUT_BASE, 2);
     this.out = new Uint8Array(buf, outAt, OUT);
     this.offs = new Uint32Array(buf, this.offsAt, names);
-    this.arena = Buffer.from(buf, arenaAt, arenaBytes);
+    this.region = Buffer.from(buf, arenaAt, arenaBytes);
+    this.arena = new ReadArena(this.region);
   }
 
   /** offsets returns the region to write `count` name offsets into, or undefined when it is too small */
@@ -67,12 +72,11 @@ export class NameSort {
    */
   emit(strtab: Uint8Array, offs: Uint32Array, k: number, out: Sink): void {
     if (k === 0) return;
-    if (!this.holds(strtab) || offs !== this.offs || k > this.names) {
-      const one = new NameSort(k, strtab.length);
-      one.arena.set(strtab);
-      one.offs.set(offs.subarray(0, k));
-      one.emit(one.arena.subarray(0, strtab.length), one.offs, k, out);
-      return;
+    if (k > this.names) return new NameSort(k, strtab.length).emit(strtab, offs, k, out);
+    if (offs !== this.offs) this.offs.set(offs.subarray(0, k));
+    if (!this.holds(strtab)) {
+      strtab = this.copy(strtab);
+      if (!this.holds(strtab)) return new NameSort(k, strtab.length).emit(strtab, this.offs, k, out);
     }
     const b = strtab.byteOffset;
     this.nsSort(b, this.offsAt, this.keysAt, k);
@@ -88,9 +92,16 @@ export class NameSort {
     out.lines += k;
   }
 
+  /** copy puts bytes into the arena (outside the memory when the arena has outgrown its region) */
+  private copy(bytes: Uint8Array): Uint8Array {
+    const c = this.arena.take(bytes.length);
+    c.set(bytes);
+    return c;
+  }
+
   /** holds tells whether `bytes` lie in this memory's arena, with the slack the C code reads past them */
   private holds(bytes: Uint8Array): boolean {
-    const a = this.arena;
+    const a = this.region;
     return bytes.buffer === a.buffer && bytes.byteOffset >= a.byteOffset && bytes.byteOffset + bytes.length <= a.byteOffset + a.length;
   }
 }

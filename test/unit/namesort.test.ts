@@ -68,8 +68,10 @@ test('NameSort writes names in byte order: shared prefixes, empty, equal and mer
     for (const maxLen of [0, 3, 9, 24]) {
       const names = randomNames(size, rnd, maxLen);
       const offs = sorter.offsets(size)!;
-      const len = lay(names, sorter.arena, offs, rnd);
-      assert.deepEqual(run(sorter, sorter.arena.subarray(0, len), offs, size), naive(names), `size ${size}, names up to ${maxLen} bytes`);
+      const tab = sorter.arena.take(1 << 19); // read into the sorter's memory, as the generator does
+      const len = lay(names, tab, offs, rnd);
+      assert.deepEqual(run(sorter, tab.subarray(0, len), offs, size), naive(names), `size ${size}, names up to ${maxLen} bytes`);
+      sorter.arena.reset();
     }
   }
 });
@@ -78,8 +80,9 @@ test('NameSort: prefixes first, high bytes last, like LC_ALL=C', () => {
   const names = ['ab', 'a', '', 'A', 'a\xff', 'a\x01', '_a', 'b', 'abcdefgh', 'abcdefg', 'abcdefghi', 'abcdefgh\x80'].map((s) => Buffer.from(s, 'latin1'));
   const sorter = new NameSort(64, 1 << 12);
   const offs = sorter.offsets(names.length)!;
-  const len = lay(names, sorter.arena, offs, () => 1);
-  assert.equal(run(sorter, sorter.arena.subarray(0, len), offs, names.length).toString('latin1'),
+  const tab = sorter.arena.take(1 << 10);
+  const len = lay(names, tab, offs, () => 1);
+  assert.equal(run(sorter, tab.subarray(0, len), offs, names.length).toString('latin1'),
     ['', 'A', '_a', 'a', 'a\x01', 'ab', 'abcdefg', 'abcdefgh', 'abcdefghi', 'abcdefgh\x80', 'a\xff', 'b', ''].join('\n'));
 });
 
@@ -91,16 +94,17 @@ test('NameSort: output past one write chunk, a name longer than a chunk, long eq
   const names = [...randomNames(4000, rnd, 300), long, Buffer.from(long), Buffer.alloc(299_999, 0x61)];
   const sorter = new NameSort(1 << 13, 4 << 20);
   const offs = sorter.offsets(names.length)!;
-  const len = lay(names, sorter.arena, offs, rnd);
+  const tab = sorter.arena.take(3 << 20);
+  const len = lay(names, tab, offs, rnd);
   // a streamed Sink (drained as it fills) and a growing one give the same bytes
   const drained: Buffer[] = [];
   const streamed = new Sink(1 << 16, (b) => drained.push(Buffer.from(b)));
   const want = naive(names);
   assert.ok(want.length > 1 << 20);
-  run(sorter, sorter.arena.subarray(0, len), offs, names.length, streamed);
+  run(sorter, tab.subarray(0, len), offs, names.length, streamed);
   streamed.flush();
   assert.deepEqual(Buffer.concat(drained), want);
-  assert.deepEqual(run(sorter, sorter.arena.subarray(0, len), offs, 0), Buffer.alloc(0));
+  assert.deepEqual(run(sorter, tab.subarray(0, len), offs, 0), Buffer.alloc(0));
 });
 
 test('NameSort: a table outside its memory, or with more names than it has room for, is sorted all the same', () => {
@@ -113,4 +117,8 @@ test('NameSort: a table outside its memory, or with more names than it has room 
   const small = new NameSort(100, 1 << 12);
   assert.equal(small.offsets(names.length), undefined);
   assert.deepEqual(run(small, strtab.subarray(0, len), offs, names.length), naive(names));
+  // copied into the arena (it has room for the table once), then with the arena outgrown
+  const roomy = new NameSort(1000, len + 100);
+  assert.deepEqual(run(roomy, strtab.subarray(0, len), offs, names.length), naive(names));
+  assert.deepEqual(run(roomy, strtab.subarray(0, len), offs, names.length), naive(names));
 });
