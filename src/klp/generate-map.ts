@@ -598,12 +598,12 @@ export function emitHeader(ctx: MapContext, out: Sink): void {
 
 /** emitVmlinux writes vmlinux's names (its object line is part of the header). */
 export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
-  // 0.1 reads the two tables into the arena (sorted there); ext reads its debug sections apart
-  const ext = ctx.format === 'ext';
-  const elf = ext ? ElfFile.open(vmlinux) : ElfFile.open(vmlinux, { arena: readArena() });
+  // not through the arena: its tables (9 MB for a distribution kernel) would stay resident in the
+  // sort's memory for the whole run; the sort copies the string table in (emitNames01)
+  const elf = ElfFile.open(vmlinux);
   try {
     const has = elf.symtabIndex() !== undefined;
-    if (ext) {
+    if (ctx.format === 'ext') {
       const st = has ? elf.symbols() : undefined;
       checkVmlinuxSymbols(elf, st, ctx.objtree);
       if (st !== undefined) emitExtVmlinux(elf, st, out, ctx);
@@ -614,7 +614,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     }
   } finally {
     elf.close();
-    if (!ext) readArena().reset();
+    readArena().reset(); // the sort's copy of the string table
   }
 }
 

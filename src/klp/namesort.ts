@@ -6,10 +6,10 @@
  *
  * The generator reads every object through `arena` (generate-map.ts), so a string table is in
  * the module's memory as it comes from the file and the sort works on it in place; map01 writes
- * the name offsets straight into the offsets region. A table read elsewhere (a decompressed
- * module) is copied into the arena first. The memory never grows (growing would detach every
- * view handed out): a table with more names than the offsets region holds, or one that no
- * longer fits the arena, goes to a one-off instance sized for it.
+ * the name offsets straight into the offsets region. A table read elsewhere (vmlinux's, which
+ * the generator reads apart; a decompressed module's) is copied into the arena first. The memory
+ * never grows (growing would detach every view handed out): a table with more names than the
+ * offsets region holds, or one that no longer fits the arena, goes to a one-off instance.
  */
 import { ReadArena } from '../elf/index.js';
 import { WASM as NAMESORT_WASM } from './wasm/namesort.wasm.js';
@@ -21,7 +21,7 @@ const LAYOUT_BASE = 1 << 17;
 const OUT = 1 << 18;
 /** a thread's instance: room for this many names (vmlinux has ~200k) ... */
 const THREAD_NAMES = 1 << 19;
-/** ... and a read arena this large (vmlinux's .symtab and .strtab: ~9 MB). Untouched pages cost nothing. */
+/** ... and a read arena this large (a module's reads, a copy of vmlinux's .strtab: ~4 MB). Untouched pages cost nothing. */
 const THREAD_ARENA = 32 << 20;
 /** readable bytes after the arena: keys and copies load 8 bytes at a time */
 const SLACK = 64;
