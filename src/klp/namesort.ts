@@ -23,7 +23,7 @@ const OUT = 1 << 18;
 const THREAD_NAMES = 1 << 19;
 /** ... and a read arena this large (a module's reads, a copy of vmlinux's .strtab: ~4 MB). Untouched pages cost nothing. */
 const THREAD_ARENA = 32 << 20;
-/** readable bytes after the arena: keys and copies load 8 bytes at a time */
+/** readable bytes after the arena: keys load 8 bytes at a time, the copy 16 */
 const SLACK = 64;
 
 let namesortModule: WebAssembly.Module | undefined;
