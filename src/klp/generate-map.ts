@@ -89,9 +89,10 @@ export interface GenerateResult {
 }
 
 /**
- * Output buffer; names are copied byte by byte (style.md §9: fastest for short names). With a
- * `drain`, a full buffer is handed to it and reused (a streamed map: the buffer stays small and
- * hot, no fresh pages per megabyte written); without one it grows.
+ * Output buffer; strings are copied byte by byte (style.md §9: fastest for short names), the 0.1
+ * names come in chunks written by namesort.ts. With a `drain`, a full buffer is handed to it and
+ * reused (a streamed map: the buffer stays small and hot, no fresh pages per megabyte written);
+ * without one it grows.
  */
 export class Sink {
   buf: Uint8Array;
@@ -143,15 +144,6 @@ export class Sink {
     this.reserve(1);
     this.buf[this.len++] = 10;
     this.lines++;
-  }
-  /** name copies the NUL-terminated name at `off` of `src` (without the NUL). */
-  name(src: Uint8Array, off: number, end: number): void {
-    const n = end - off;
-    this.reserve(n + 1);
-    const b = this.buf;
-    let l = this.len;
-    for (let i = off; i < end; i++) b[l++] = src[i]!;
-    this.len = l;
   }
   result(): Uint8Array {
     return this.buf.subarray(0, this.len);
