@@ -29,13 +29,14 @@ export class BufferSource implements ByteSource {
  * opens thousands of files one after another allocates (and page-faults in) its read buffers
  * once instead of per read. Every view handed out is valid until reset(); the caller resets only
  * after it is done with the file (and everything read from it). Growing allocates a larger
- * buffer; views into the old one stay valid.
+ * buffer; views into the old one stay valid. The first buffer may be the caller's (`initial`: a
+ * region of memory where it wants the bytes to land, such as a WebAssembly module's memory).
  */
 export class ReadArena {
   private buf: Buffer;
   private used = 0;
-  constructor(initialSize = 1 << 20) {
-    this.buf = Buffer.allocUnsafe(initialSize);
+  constructor(initial: number | Buffer = 1 << 20) {
+    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
   /** take returns `length` bytes of the arena, 8-byte aligned (typed-array views can be laid over them). */
   take(length: number): Buffer {

@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { ElfFile, ReadArena, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { emitNames01 } from './map01.js';
+import { threadNameSort } from './namesort.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
@@ -88,9 +89,10 @@ export interface GenerateResult {
 }
 
 /**
- * Output buffer; names are copied byte by byte (style.md §9: fastest for short names). With a
- * `drain`, a full buffer is handed to it and reused (a streamed map: the buffer stays small and
- * hot, no fresh pages per megabyte written); without one it grows.
+ * Output buffer; strings are copied byte by byte (style.md §9: fastest for short names), the 0.1
+ * names come in chunks written by namesort.ts. With a `drain`, a full buffer is handed to it and
+ * reused (a streamed map: the buffer stays small and hot, no fresh pages per megabyte written);
+ * without one it grows.
  */
 export class Sink {
   buf: Uint8Array;
@@ -142,15 +144,6 @@ export class Sink {
     this.reserve(1);
     this.buf[this.len++] = 10;
     this.lines++;
-  }
-  /** name copies the NUL-terminated name at `off` of `src` (without the NUL). */
-  name(src: Uint8Array, off: number, end: number): void {
-    const n = end - off;
-    this.reserve(n + 1);
-    const b = this.buf;
-    let l = this.len;
-    for (let i = off; i < end; i++) b[l++] = src[i]!;
-    this.len = l;
   }
   result(): Uint8Array {
     return this.buf.subarray(0, this.len);
@@ -304,14 +297,18 @@ function modFileSaysLivepatch(p: string): boolean {
 }
 
 /**
- * The modules' reads go into one arena per thread, reset after each module: fresh buffers per
- * read cost page faults and GC, and with two threads the page faults serialise on the mm lock.
+ * readArena is this thread's arena, reset after each object: fresh buffers per read cost page
+ * faults and GC, and with two threads the page faults serialise on the mm lock. It is the read
+ * region of the thread's NameSort memory, so the 0.1 names are sorted where they were read
+ * (namesort.ts).
  */
-const arena = new ReadArena();
+function readArena(): ReadArena {
+  return threadNameSort().arena;
+}
 
 function openObject(file: string): ElfFile {
   const c = compressionOf(file);
-  if (c === undefined) return ElfFile.open(file, { arena });
+  if (c === undefined) return ElfFile.open(file, { arena: readArena() });
   return ElfFile.parse(decompressFile(file, c), file);
 }
 
@@ -593,6 +590,8 @@ export function emitHeader(ctx: MapContext, out: Sink): void {
 
 /** emitVmlinux writes vmlinux's names (its object line is part of the header). */
 export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
+  // not through the arena: its tables (9 MB for a distribution kernel) would stay resident in the
+  // sort's memory for the whole run; the sort copies the string table in (emitNames01)
   const elf = ElfFile.open(vmlinux);
   try {
     const has = elf.symtabIndex() !== undefined;
@@ -607,6 +606,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     }
   } finally {
     elf.close();
+    readArena().reset(); // the sort's copy of the string table
   }
 }
 
@@ -627,7 +627,7 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
     return true;
   } finally {
     elf.close();
-    arena.reset(); // nothing read from this module outlives this call
+    readArena().reset(); // nothing read from this module outlives this call
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * One object's lines of the 0.1 map: the names `nm -f posix FILE | cut -d' ' -f1` prints, in
  * nm's order (generate-map.ts has what GNU nm 2.40 prints and why). It passes over the symbol
- * table's bytes once (nameOffsets: no typed array per field, no string per symbol), sorts the
- * name offsets by the bytes they point at (bytesort.ts) and copies the names into the output.
+ * table's bytes once (nameOffsets: no typed array per field, no string per symbol) into the
+ * WebAssembly memory the table was read into, where namesort.ts sorts the name offsets by the
+ * bytes they point at and writes the names out.
  */
 import { EM_AARCH64, EM_ARM, EM_RISCV, STT_FILE, STT_SECTION, nameOffsets, type SymbolBytes } from '../elf/index.js';
-import { sortOffsetsInPlace } from './bytesort.js';
+import { threadNameSort } from './namesort.js';
 import type { Sink } from './generate-map.js';
 
 /** the symbol types nm never prints without -a (BFD flags both BSF_DEBUGGING) */
@@ -68,8 +69,12 @@ let scratch = new Uint32Array(1 << 16);
 
 /** emitNames01 appends the names nm -f posix prints for one object, in nm's order. */
 export function emitNames01(t: SymbolBytes, out: Sink): void {
-  if (scratch.length < t.count) scratch = new Uint32Array(t.count);
-  const offs = scratch;
+  const sorter = threadNameSort();
+  let offs = sorter.offsets(t.count);
+  if (offs === undefined) {
+    if (scratch.length < t.count) scratch = new Uint32Array(t.count);
+    offs = scratch;
+  }
   let k = nameOffsets(t, HIDDEN_TYPES, offs);
   const strtab = t.strtab;
   if (strtab.length === 0) {
@@ -82,33 +87,5 @@ export function emitNames01(t: SymbolBytes, out: Sink): void {
   const special = targetSpecial(t.elf.header.e_machine);
   if (special !== undefined) k = dropSpecial(special, strtab, offs, k);
   checkTerminated(t, offs, k);
-  sortOffsetsInPlace(strtab, offs, k);
-  copyNames(strtab, offs, k, out);
-}
-
-/** copyNames writes each name up to its NUL and a newline, in one pass (a JS loop beats a native call per short name). */
-function copyNames(strtab: Uint8Array, offs: Uint32Array, k: number, out: Sink): void {
-  let b = out.buf;
-  let l = out.len;
-  for (let j = 0; j < k; j++) {
-    let p = offs[j]!;
-    if (l + 256 > b.length) {
-      out.len = l;
-      out.reserve(4096);
-      b = out.buf;
-      l = out.len; // drained: 0
-    }
-    for (let c = strtab[p]!; c !== 0; c = strtab[++p]!) {
-      b[l++] = c;
-      if (l === b.length) {
-        out.len = l;
-        out.reserve(4096);
-        b = out.buf;
-        l = out.len;
-      }
-    }
-    b[l++] = 10;
-  }
-  out.len = l;
-  out.lines += k;
+  sorter.emit(strtab, offs, k, out);
 }

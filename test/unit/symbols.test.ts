@@ -1,12 +1,11 @@
-// Unit tests for the symbols.klp pieces that need no toolchain: module names, the byte-order
-// sort, the kallsyms name rules, and the map loaders on hand-written maps.
+// Unit tests for the symbols.klp pieces that need no toolchain: module names, the kallsyms name
+// rules, and the map loaders on hand-written maps (the byte-order sort: namesort.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { kernelModuleName, moduleNameProblem, checkModuleName } from '../../src/klp/modname.js';
-import { sortNameOffsets, sortOffsetsInPlace } from '../../src/klp/bytesort.js';
 import { ignoredByName, kallsymsVisible, mayBeLinkerProvided } from '../../src/klp/kallsyms.js';
 import { loadSymbolMap } from '../../src/klp/symbol-map.js';
 import { KlpError, SymbolMapError } from '../../src/klp/errors.js';
@@ -31,51 +30,6 @@ test('moduleNameProblem enforces the 55-character limit and the no-dot rule', ()
   assert.match(moduleNameProblem('a.b')!, /dot/);
   assert.match(moduleNameProblem('')!, /empty/);
   assert.throws(() => checkModuleName('x'.repeat(60)), (e: unknown) => e instanceof KlpError && e.code === 'MODULE_NAME_INVALID');
-});
-
-function strtabOf(names: string[]): { bytes: Uint8Array; offs: Uint32Array } {
-  const parts: number[] = [0];
-  const offs: number[] = [];
-  for (const n of names) {
-    offs.push(parts.length);
-    for (let i = 0; i < n.length; i++) parts.push(n.charCodeAt(i));
-    parts.push(0);
-  }
-  return { bytes: Uint8Array.from(parts), offs: Uint32Array.from(offs) };
-}
-
-test('sortNameOffsets orders by bytes (strcmp) and keeps equal names in input order', () => {
-  let seed = 12345;
-  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
-  const alphabet = ['_', '_', 'a', 'b', 'Z', '.', '0', '\xe9', '\x7f', '\x01'];
-  for (const size of [0, 1, 2, 5, 23, 24, 25, 100, 3000]) {
-    const names: string[] = [];
-    for (let i = 0; i < size; i++) {
-      if (i > 0 && rnd(4) === 0) {
-        names.push(names[rnd(i)]!); // duplicates
-        continue;
-      }
-      let s = rnd(3) === 0 ? '__pfx_' : rnd(2) === 0 ? '__UNIQUE_ID_' : '';
-      const len = rnd(12);
-      for (let k = 0; k < len; k++) s += alphabet[rnd(alphabet.length)];
-      names.push(s);
-    }
-    const { bytes, offs } = strtabOf(names);
-    const order = sortNameOffsets(bytes, offs, names.length);
-    const want = names.map((n, i) => [n, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1])).map((x) => x[1]);
-    assert.deepEqual(Array.from(order.subarray(0, names.length)), want, `size ${size}`);
-    const direct = offs.slice();
-    sortOffsetsInPlace(bytes, direct, direct.length);
-    const asNames = (o: Uint32Array): string[] => Array.from(o, (x) => names[offs.indexOf(x)]!);
-    assert.deepEqual(asNames(direct), want.map((i) => names[i]!), `in place, size ${size}`);
-  }
-});
-
-test('sortNameOffsets sorts prefixes first and high bytes last, like LC_ALL=C', () => {
-  const names = ['ab', 'a', '', 'A', 'a\xff', 'a\x01', '_a', 'b'];
-  const { bytes, offs } = strtabOf(names);
-  const got = Array.from(sortNameOffsets(bytes, offs, names.length)).map((i) => names[i]);
-  assert.deepEqual(got, ['', 'A', '_a', 'a', 'a\x01', 'ab', 'a\xff', 'b']);
 });
 
 test('kallsyms name rules drop what mksysmap and kallsyms.c drop', () => {

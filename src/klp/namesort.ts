@@ -1,0 +1,116 @@
+/**
+ * The sort and the copy of the 0.1 map's names (map01.ts): wasm/namesort.c, loaded here. Each
+ * thread has its own instance and memory (threadNameSort), laid out as
+ *
+ *   module stack | emit state | output chunk | name offsets | sort keys | read arena
+ *
+ * The generator reads every object through `arena` (generate-map.ts), so a string table is in
+ * the module's memory as it comes from the file and the sort works on it in place; map01 writes
+ * the name offsets straight into the offsets region. A table read elsewhere (vmlinux's, which
+ * the generator reads apart; a decompressed module's) is copied into the arena first. The memory
+ * never grows (growing would detach every view handed out): a table with more names than the
+ * offsets region holds, or one that no longer fits the arena, goes to a one-off instance.
+ */
+import { ReadArena } from '../elf/index.js';
+import { WASM as NAMESORT_WASM } from './wasm/namesort.wasm.js';
+import type { Sink } from './generate-map.js';
+
+/** where the layout starts: above the module's own stack (wasm-ld puts __heap_base at 66,560) */
+const LAYOUT_BASE = 1 << 17;
+/** bytes ns_emit writes per call, copied into the Sink */
+const OUT = 1 << 18;
+/** a thread's instance: room for this many names (vmlinux has ~200k) ... */
+const THREAD_NAMES = 1 << 19;
+/** ... and a read arena this large (a module's reads, a copy of vmlinux's .strtab: ~4 MB). Untouched pages cost nothing. */
+const THREAD_ARENA = 32 << 20;
+/** readable bytes after the arena: keys load 8 bytes at a time, the copy 16 */
+const SLACK = 64;
+
+let namesortModule: WebAssembly.Module | undefined;
+
+export class NameSort {
+  /** reads that land in the memory (valid until its reset: ReadArena) */
+  readonly arena: ReadArena;
+  /** the arena's region of the memory */
+  private readonly region: Buffer;
+  private readonly memory: WebAssembly.Memory;
+  private readonly nsSort: (b: number, a: number, k: number, n: number) => number;
+  private readonly nsEmit: (b: number, a: number, n: number, s: number, out: number, cap: number) => number;
+  private readonly offs: Uint32Array;
+  private readonly state: Int32Array;
+  private readonly out: Uint8Array;
+  private readonly offsAt: number;
+  private readonly keysAt: number;
+
+  /** room for `names` name offsets and an arena of `arenaBytes` */
+  constructor(readonly names: number, arenaBytes: number) {
+    const outAt = LAYOUT_BASE + 64;
+    this.offsAt = outAt + OUT;
+    this.keysAt = align8(this.offsAt + 4 * names);
+    const arenaAt = align8(this.keysAt + 8 * names);
+    this.memory = new WebAssembly.Memory({ initial: Math.ceil((arenaAt + arenaBytes + SLACK) / 65536) });
+    namesortModule ??= new WebAssembly.Module(Buffer.from(NAMESORT_WASM, 'base64'));
+    const inst = new WebAssembly.Instance(namesortModule, { env: { memory: this.memory } });
+    this.nsSort = inst.exports.ns_sort as NameSort['nsSort'];
+    this.nsEmit = inst.exports.ns_emit as NameSort['nsEmit'];
+    const buf = this.memory.buffer;
+    this.state = new Int32Array(buf, LAYOUT_BASE, 2);
+    this.out = new Uint8Array(buf, outAt, OUT);
+    this.offs = new Uint32Array(buf, this.offsAt, names);
+    this.region = Buffer.from(buf, arenaAt, arenaBytes);
+    this.arena = new ReadArena(this.region);
+  }
+
+  /** offsets returns the region to write `count` name offsets into, or undefined when it is too small */
+  offsets(count: number): Uint32Array | undefined {
+    return count <= this.names ? this.offs : undefined;
+  }
+
+  /**
+   * emit appends to `out` the names that start at strtab[offs[0..k)] in strcmp order, each
+   * followed by a newline. Every name must end at a NUL inside strtab.
+   */
+  emit(strtab: Uint8Array, offs: Uint32Array, k: number, out: Sink): void {
+    if (k === 0) return;
+    if (k > this.names) return new NameSort(k, strtab.length).emit(strtab, offs, k, out);
+    if (offs !== this.offs) this.offs.set(offs.subarray(0, k));
+    if (!this.holds(strtab)) {
+      strtab = this.copy(strtab);
+      if (!this.holds(strtab)) return new NameSort(k, strtab.length).emit(strtab, this.offs, k, out);
+    }
+    const b = strtab.byteOffset;
+    this.nsSort(b, this.offsAt, this.keysAt, k);
+    const s = this.state;
+    s[0] = 0;
+    s[1] = -1;
+    while (s[0]! < k) {
+      const n = this.nsEmit(b, this.offsAt, k, LAYOUT_BASE, this.out.byteOffset, OUT);
+      out.reserve(n);
+      out.buf.set(this.out.subarray(0, n), out.len);
+      out.len += n;
+    }
+    out.lines += k;
+  }
+
+  /** copy puts bytes into the arena (outside the memory when the arena has outgrown its region) */
+  private copy(bytes: Uint8Array): Uint8Array {
+    const c = this.arena.take(bytes.length);
+    c.set(bytes);
+    return c;
+  }
+
+  /** holds tells whether `bytes` lie in this memory's arena, with the slack the C code reads past them */
+  private holds(bytes: Uint8Array): boolean {
+    const a = this.region;
+    return bytes.buffer === a.buffer && bytes.byteOffset >= a.byteOffset && bytes.byteOffset + bytes.length <= a.byteOffset + a.length;
+  }
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+let mine: NameSort | undefined;
+
+/** threadNameSort is this thread's NameSort (a worker thread loads this module afresh: its own) */
+export function threadNameSort(): NameSort {
+  return (mine ??= new NameSort(THREAD_NAMES, THREAD_ARENA));
+}
