@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { WASM as LINESCAN_WASM } from './wasm/linescan.wasm.js';
+import { LAYOUT_BASE, instantiate, pages } from './wasm/instance.js';
 
 /**
  * LineScan finds every occurrence of a set of byte patterns that all end with the same
@@ -67,10 +68,9 @@ export class LineScan {
     this.otextAt = this.outAt + 8 * this.cap;
     this.chunkAt = this.otextAt + OTEXT + 16; // b[-8, 0) is readable and holds no newline
     this.memory = new WebAssembly.Memory({ initial: pages(this.chunkAt + chunk + CHUNK_SLACK) });
-    linescanModule ??= new WebAssembly.Module(Buffer.from(LINESCAN_WASM, 'base64'));
-    const inst = new WebAssembly.Instance(linescanModule, { env: { memory: this.memory } });
-    this.lsScan = inst.exports.ls_scan as LineScan['lsScan'];
-    const lsHash = inst.exports.ls_hash as (p: number, k: number) => number;
+    const ex = instantiate(LINESCAN_WASM, this.memory);
+    this.lsScan = ex.ls_scan as LineScan['lsScan'];
+    const lsHash = ex.ls_hash as (p: number, k: number) => number;
     const mem = Buffer.from(this.memory.buffer);
     const i32 = new Int32Array(this.memory.buffer);
     i32.set([filterAt, headAt, nextAt, pofsAt, plenAt, patAt, k, term, objects ? 1 : 0, 0, this.otextAt, OTEXT, 0, 0], LAYOUT_BASE / 4);
@@ -139,16 +139,12 @@ export class LineScan {
 
 /** room for object line texts per ls_scan call (a chunk of an ext map holds ~300 KB of them) */
 const OTEXT = 1 << 20;
-let linescanModule: WebAssembly.Module | undefined;
 const FILTER_BITS = 1 << 16;
 /** chain heads, indexed by the hash's low bits (linescan.c HEAD) */
 const HEAD = 4096;
-/** where the layout starts: above the module's own stack (wasm-ld puts __heap_base at 66,560) */
-const LAYOUT_BASE = 1 << 17;
 /** bytes after the chunk: the SIMD loop loads 64 at a time */
 const CHUNK_SLACK = 64;
 const align16 = (n: number): number => (n + 15) & ~15;
-const pages = (bytes: number): number => Math.ceil(bytes / 65536);
 
 /** a line of the map found by scanMap: the first pattern that matched it, where it starts, its text */
 export interface FoundLine {

@@ -13,10 +13,9 @@
  */
 import { ReadArena } from '../elf/index.js';
 import { WASM as NAMESORT_WASM } from './wasm/namesort.wasm.js';
+import { LAYOUT_BASE, instantiate, pages } from './wasm/instance.js';
 import type { Sink } from './generate-map.js';
 
-/** where the layout starts: above the module's own stack (wasm-ld puts __heap_base at 66,560) */
-const LAYOUT_BASE = 1 << 17;
 /** bytes ns_emit writes per call, copied into the Sink */
 const OUT = 1 << 18;
 /** a thread's instance: room for this many names (vmlinux has ~200k) ... */
@@ -25,8 +24,6 @@ const THREAD_NAMES = 1 << 19;
 const THREAD_ARENA = 32 << 20;
 /** readable bytes after the arena: keys load 8 bytes at a time, the copy 16 */
 const SLACK = 64;
-
-let namesortModule: WebAssembly.Module | undefined;
 
 export class NameSort {
   /** reads that land in the memory (valid until its reset: ReadArena) */
@@ -48,11 +45,10 @@ export class NameSort {
     this.offsAt = outAt + OUT;
     this.keysAt = align8(this.offsAt + 4 * names);
     const arenaAt = align8(this.keysAt + 8 * names);
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil((arenaAt + arenaBytes + SLACK) / 65536) });
-    namesortModule ??= new WebAssembly.Module(Buffer.from(NAMESORT_WASM, 'base64'));
-    const inst = new WebAssembly.Instance(namesortModule, { env: { memory: this.memory } });
-    this.nsSort = inst.exports.ns_sort as NameSort['nsSort'];
-    this.nsEmit = inst.exports.ns_emit as NameSort['nsEmit'];
+    this.memory = new WebAssembly.Memory({ initial: pages(arenaAt + arenaBytes + SLACK) });
+    const ex = instantiate(NAMESORT_WASM, this.memory);
+    this.nsSort = ex.ns_sort as NameSort['nsSort'];
+    this.nsEmit = ex.ns_emit as NameSort['nsEmit'];
     const buf = this.memory.buffer;
     this.state = new Int32Array(buf, LAYOUT_BASE, 2);
     this.out = new Uint8Array(buf, outAt, OUT);
