@@ -326,3 +326,11 @@ let mine: ExtLines | undefined;
 export function threadExtLines(): ExtLines {
   return (mine ??= new ExtLines());
 }
+
+/**
+ * releaseThreadExtLines lets this thread's ExtLines and its memory go (after vmlinux, whose
+ * tables grew it to ~20 MB that no module needs: the next object gets a new, small one).
+ */
+export function releaseThreadExtLines(): void {
+  mine = undefined;
+}

@@ -27,7 +27,7 @@ import { threadNameSort } from './namesort.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
-import { checkFilterNames, checkLineNames, threadExtLines } from './extlines.js';
+import { checkFilterNames, checkLineNames, releaseThreadExtLines, threadExtLines } from './extlines.js';
 import { kernelModuleName } from './modname.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js';
@@ -373,6 +373,7 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, ctx: MapContex
   checkLineNames(st);
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
   x.emit(out, owner, initSections(elf), ctx.symvers?.byObject.get('vmlinux'));
+  releaseThreadExtLines();
 }
 
 /** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
