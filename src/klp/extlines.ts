@@ -53,6 +53,10 @@ export class ExtLines {
   private at: Layout | undefined;
   /** how many symbols kallsyms() ordered, -1 when it did not run on the loaded table */
   private norder = -1;
+  /** views of the whole memory (a view per table per object showed as garbage at 4,230 modules), remade when it grows */
+  private u8 = new Uint8Array(0);
+  private u32 = new Uint32Array(0);
+  private i32 = new Int32Array(0);
 
   constructor() {
     const ex = instantiate(EXTLINES_WASM, this.memory);
@@ -94,15 +98,13 @@ export class ExtLines {
     const idx2At = keys2At + (kallsyms ? 8 * n : 0);
     const gateAt = idx2At + (kallsyms ? 4 * n : 0);
     const size = gateAt + 256;
-    if (this.memory.buffer.byteLength < size) this.memory.grow(pages(size) - this.memory.buffer.byteLength / 65536);
-    const buf = this.memory.buffer;
-    const u8 = new Uint8Array(buf);
+    this.reserve(size);
+    const u8 = this.u8, u32 = this.u32;
     u8.set(t, strAt);
     u8.fill(0, strAt + t.length, strAt + t.length + 16);
-    new Uint32Array(buf, nameAt, n).set(st.nameOff);
-    const sh = new Uint32Array(buf, shAt, n);
-    sh.set(st.shndx);
-    if (st.xindex !== undefined) for (let i = 0; i < n; i++) if (st.shndx[i] === SHN_XINDEX) sh[i] = st.xindex[i]!;
+    u32.set(st.nameOff, nameAt >> 2);
+    u32.set(st.shndx, shAt >> 2);
+    if (st.xindex !== undefined) for (let i = 0; i < n; i++) if (st.shndx[i] === SHN_XINDEX) u32[(shAt >> 2) + i] = st.xindex[i]!;
     u8.set(st.info, infoAt);
     if (kallsyms) {
       u8.set(st.raw, rawAt);
@@ -110,6 +112,18 @@ export class ExtLines {
     }
     this.at = { st, strAt, nameAt, shAt, ownerAt, orderAt, infoAt, xAt, initAt, slotsAt, slots, exStartAt, exEndAt, outAt, cap, rawAt, rulesAt, secAt, keysAt, keys2At, idx2At, gateAt };
     this.norder = -1;
+  }
+
+  /** reserve grows the memory to `size` bytes at least, and remakes the views when it did */
+  private reserve(size: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (have < size) this.memory.grow(pages(size) - have / 65536);
+    if (this.u8.buffer !== this.memory.buffer) {
+      const buf = this.memory.buffer;
+      this.u8 = new Uint8Array(buf);
+      this.u32 = new Uint32Array(buf);
+      this.i32 = new Int32Array(buf);
+    }
   }
 
   /**
@@ -121,7 +135,7 @@ export class ExtLines {
   kallsyms(drop: Uint8Array): Uint32Array {
     const L = this.at!, st = L.st, h = st.elf.header;
     const buf = this.memory.buffer;
-    new Uint8Array(buf).set(drop, L.secAt);
+    this.u8.set(drop, L.secAt);
     const k = new Int32Array(buf, LAYOUT_BASE, K.Size);
     k[K.Strtab] = L.strAt;
     k[K.Count] = st.count;
@@ -158,9 +172,9 @@ export class ExtLines {
     const keysAt = orderAt + 16, rulesAt = keysAt + 16, gateAt = rulesAt + KALLSYMS_RULES.length;
     const secAt = gateAt + 256;
     const size = secAt + drop.length;
-    if (this.memory.buffer.byteLength < size) this.memory.grow(pages(size) - this.memory.buffer.byteLength / 65536);
+    this.reserve(size);
     const buf = this.memory.buffer;
-    const u8 = new Uint8Array(buf);
+    const u8 = this.u8;
     u8.fill(0, strAt, secAt);
     for (let i = 0; i < name.length; i++) u8[strAt + 1 + i] = name.charCodeAt(i) & 0xff; // offset 0: the null symbol's empty name
     const names = new Uint32Array(buf, nameAt, 2);
@@ -201,52 +215,49 @@ export class ExtLines {
   emit(out: Sink, owner: Int32Array, init: Uint8Array, extra: ReadonlySet<string> | undefined): void {
     const L = this.at!, st = L.st, n = st.count;
     if (st.strtab.length === 0) return; // every name is empty: no line (unnamed symbols are never looked up)
-    const buf = this.memory.buffer;
-    const u8 = new Uint8Array(buf);
-    new Int32Array(buf, L.ownerAt, n).set(owner);
+    const u8 = this.u8, u32 = this.u32, j = this.i32, jAt = LAYOUT_BASE >> 2;
+    j.set(owner, L.ownerAt >> 2);
     const ordered = this.norder >= 0;
-    const order = ordered ? new Uint32Array(buf, L.orderAt, this.norder) : undefined;
-    const sh = new Uint32Array(buf, L.shAt, n);
+    const shAt = L.shAt >> 2, orderAt = L.orderAt >> 2;
     const ex = extra !== undefined && extra.size > 0 ? extra : undefined;
     if (ex !== undefined) {
       // the names Module.symvers exports: decoded only for the globals that get a line
       u8.fill(0, L.xAt, L.xAt + n);
       const each = (i: number): void => {
-        if (st.info[i]! >>> 4 !== 0 && sh[i] !== 0 && ex.has(st.name(i))) u8[L.xAt + i] = 1;
+        if (st.info[i]! >>> 4 !== 0 && u32[shAt + i] !== 0 && ex.has(st.name(i))) u8[L.xAt + i] = 1;
       };
-      if (order !== undefined) for (const i of order) each(i);
+      if (ordered) for (let p = 0; p < this.norder; p++) each(u32[orderAt + p]!);
       else for (let i = 1; i < n; i++) if (named(st, i)) each(i);
     }
     u8.set(init, L.initAt);
-    const j = new Int32Array(buf, LAYOUT_BASE, J.Size);
-    j[J.Strtab] = L.strAt;
-    j[J.Count] = n;
-    j[J.NameOff] = L.nameAt;
-    j[J.Info] = L.infoAt;
-    j[J.Shndx] = L.shAt;
-    j[J.Owner] = L.ownerAt;
-    j[J.Xflag] = ex !== undefined ? L.xAt : 0;
-    j[J.Init] = L.initAt;
-    j[J.Ninit] = init.length;
-    j[J.Order] = ordered ? L.orderAt : 0;
-    j[J.Norder] = ordered ? this.norder : 0;
-    j[J.Next] = ordered ? 0 : 1;
-    j[J.Out] = L.outAt;
-    j[J.Cap] = L.cap;
-    j[J.Slots] = L.slotsAt;
-    j[J.Mask] = L.slots - 1;
-    j[J.ExStart] = L.exStartAt;
-    j[J.ExEnd] = L.exEndAt;
-    j[J.Lines] = 0;
+    j[jAt + J.Strtab] = L.strAt;
+    j[jAt + J.Count] = n;
+    j[jAt + J.NameOff] = L.nameAt;
+    j[jAt + J.Info] = L.infoAt;
+    j[jAt + J.Shndx] = L.shAt;
+    j[jAt + J.Owner] = L.ownerAt;
+    j[jAt + J.Xflag] = ex !== undefined ? L.xAt : 0;
+    j[jAt + J.Init] = L.initAt;
+    j[jAt + J.Ninit] = init.length;
+    j[jAt + J.Order] = ordered ? L.orderAt : 0;
+    j[jAt + J.Norder] = ordered ? this.norder : 0;
+    j[jAt + J.Next] = ordered ? 0 : 1;
+    j[jAt + J.Out] = L.outAt;
+    j[jAt + J.Cap] = L.cap;
+    j[jAt + J.Slots] = L.slotsAt;
+    j[jAt + J.Mask] = L.slots - 1;
+    j[jAt + J.ExStart] = L.exStartAt;
+    j[jAt + J.ExEnd] = L.exEndAt;
+    j[jAt + J.Lines] = 0;
     this.elExports(LAYOUT_BASE);
     const end = ordered ? this.norder : n;
-    while (j[J.Next]! < end) {
+    while (j[jAt + J.Next]! < end) {
       const len = this.elEmit(LAYOUT_BASE);
       out.reserve(len);
       out.buf.set(u8.subarray(L.outAt, L.outAt + len), out.len);
       out.len += len;
     }
-    out.lines += j[J.Lines]!;
+    out.lines += j[jAt + J.Lines]!;
   }
 }
 
