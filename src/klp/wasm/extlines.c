@@ -1,16 +1,18 @@
 /*
- * extlines.c: the per-symbol loop of the extended map (src/klp/generate-map.ts, loaded by
+ * extlines.c: the per-symbol loops of the extended map (src/klp/generate-map.ts, loaded by
  * src/klp/extlines.ts), compiled to WebAssembly by scripts/build-wasm.sh.
  *
- * el_exports collects an object's exported names (X of every `__ksymtab_X` and
- * `__export_symbol_X` symbol) into an open-addressing hash table of FNV-1a hashes, the names
- * staying where they are in the string table; el_emit writes the symbol lines
+ * el_kallsyms picks vmlinux's symbols that the kallsyms table holds and puts them in its order
+ * (the rules are src/klp/kallsyms.ts's lists, passed in as bytes); el_visible and el_linker ask
+ * the same rules about one symbol. el_exports collects an object's exported names (X of every
+ * `__ksymtab_X` and `__export_symbol_X` symbol) into an open-addressing hash table of FNV-1a
+ * hashes, the names staying where they are in the string table; el_emit writes the symbol lines
  * `<name> <flags>[ <file index>]\n` (docs/symbols-format.md) of the symbols in `order`, or of
  * every named symbol but STT_SECTION and STT_FILE in table order, as many as fit in `out`.
  *
  * No libc, no globals: the caller lays the tables out in linear memory and describes them in a
- * `struct job`. The string table must end with a NUL (the caller checks) and be followed by 16
- * readable bytes (names are copied 16 bytes at a time).
+ * `struct job` or `struct ks`. The string table must end with a NUL (the caller checks) and be
+ * followed by 16 readable bytes (names are read and copied 16 bytes at a time).
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
