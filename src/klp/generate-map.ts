@@ -20,14 +20,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, ReadArena, SHN_UNDEF, SHN_XINDEX, SHN_LORESERVE, STB_WEAK, STT_FILE, STT_OBJECT, STT_SECTION } from '../elf/index.js';
+import { ElfFile, ReadArena, SHF_ALLOC, SHT_NOBITS } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { emitNames01 } from './map01.js';
 import { threadNameSort } from './namesort.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
-import { kallsymsVisible, leadingUnderscores, mayBeLinkerProvided, type SectionInfo } from './kallsyms.js';
+import { checkFilterNames, checkLineNames, releaseThreadExtLines, threadExtLines } from './extlines.js';
 import { kernelModuleName } from './modname.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js';
@@ -330,11 +330,6 @@ function openModule(objtree: string, m: ModuleEntry): ElfFile {
   }
 }
 
-function badName(st: SymbolTable, i: number): never {
-  st.nameEnd(i); // throws the ElfFormatError with the file and offset
-  throw new Error('unreachable');
-}
-
 // ---- extended format ---------------------------------------------------------------------
 
 
@@ -359,48 +354,6 @@ export function readModuleSymvers(objtree: string): SymbolVersFile | undefined {
   return { byObject };
 }
 
-function sectionInfos(elf: ElfFile): SectionInfo[] {
-  return elf.sections.map((s) => ({ flags: Number(s.sh_flags & 0xffffffffn), type: s.sh_type }));
-}
-
-function resolvedShndx(st: SymbolTable, i: number): number {
-  const s = st.shndx[i]!;
-  if (s === SHN_XINDEX && st.xindex !== undefined) return st.xindex[i]!;
-  return s;
-}
-
-/** Names of one symbol table, decoded once as a single latin1 string and sliced per symbol. */
-class Names {
-  private readonly s: string;
-  constructor(readonly st: SymbolTable) {
-    const t = st.strtab;
-    this.s = Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString('latin1');
-  }
-  get(i: number): string {
-    const o = this.st.nameOff[i]!;
-    if (this.s.length === 0) return '';
-    const e = this.s.indexOf('\0', o);
-    if (e < 0) badName(this.st, i);
-    return this.s.slice(o, e);
-  }
-}
-
-/** exportsOf collects X for every __ksymtab_X / __export_symbol_X symbol of an object. */
-function exportsOf(st: SymbolTable, names: Names, extra: Set<string> | undefined): Set<string> {
-  const ex = new Set<string>(extra ?? []);
-  const s = st.strtab;
-  for (let i = 1; i < st.count; i++) {
-    const o = st.nameOff[i]!;
-    if (s[o] !== 0x5f || s[o + 1] !== 0x5f) continue; // "__"
-    const c = s[o + 2];
-    if (c !== 0x6b && c !== 0x65) continue; // k(symtab_) or e(xport_symbol_)
-    const name = names.get(i);
-    if (name.startsWith('__ksymtab_')) ex.add(name.slice(10));
-    else if (name.startsWith('__export_symbol_')) ex.add(name.slice(16));
-  }
-  return ex;
-}
-
 /** initSections marks the sections whose symbols the module loader treats as init (`.init*`). */
 function initSections(elf: ElfFile): Uint8Array {
   const m = new Uint8Array(elf.sections.length);
@@ -408,165 +361,29 @@ function initSections(elf: ElfFile): Uint8Array {
   return m;
 }
 
-interface ExtCtx {
-  st: SymbolTable;
-  names: Names;
-  init: Uint8Array;
-  exported: Set<string>;
-  owner: Int32Array;
-}
-
-/**
- * emitExtLine writes one symbol line. It runs once per symbol (~155k for vmlinux), so it writes
- * into the buffer through locals with one reserve and looks the flag letters up in typed arrays.
- */
-function emitExtLine(out: Sink, c: ExtCtx, i: number, sh: number, name: string | undefined): void {
-  const st = c.st;
-  const o = st.nameOff[i]!;
-  const t = st.strtab;
-  // a decoded name gives its length (latin1: one byte per character); else find the NUL
-  let e = o;
-  if (name !== undefined) e += name.length;
-  else {
-    while (e < t.length && t[e] !== 0) e++;
-    if (e === t.length) badName(st, i);
-  }
-  out.reserve(e - o + 24); // name, ' ', up to 4 flags, ' ', 10 digits, '\n'
-  const b = out.buf;
-  let l = out.len;
-  for (let p = o; p < e; p++) b[l++] = t[p]!;
-  b[l++] = 32;
-  if (sh === SHN_UNDEF) {
-    b[l++] = 0x55; // U
-  } else {
-    const info = st.info[i]!;
-    const bind = info >>> 4;
-    b[l++] = BIND_LETTER[bind]!;
-    b[l++] = TYPE_LETTER[info & 0xf]!;
-    if (sh < c.init.length && c.init[sh] === 1) b[l++] = 0x69; // i
-    if (bind !== 0 && c.exported.size > 0 && c.exported.has(name ?? c.names.get(i))) b[l++] = 0x78; // x
-    const f = c.owner[i]!;
-    if (f >= 0) {
-      b[l++] = 32;
-      // decimal digits written in place (String(f) made a string per local symbol)
-      let d = 1;
-      while (d * 10 <= f) d *= 10;
-      for (let r = f; d >= 1; d = (d / 10) | 0) {
-        const q = (r / d) | 0;
-        b[l++] = 0x30 + q;
-        r -= q * d;
-      }
-    }
-  }
-  b[l++] = 10;
-  out.len = l;
-  out.lines++;
-}
-
-const BIND_CODES: Record<number, number> = { 0: 0x6c, 1: 0x67, 2: 0x77, 10: 0x75 }; // l g w u
-const TYPE_CODES: Record<number, number> = { 0: 0x6e, 1: 0x6f, 2: 0x66, 5: 0x63, 6: 0x74, 10: 0x69 }; // n o f c t i
-/** the letters by STB_* / STT_* value (4 bits each): o (other) and ? (other) where unnamed */
-const BIND_LETTER = Uint8Array.from({ length: 16 }, (_, v) => BIND_CODES[v] ?? 0x6f);
-const TYPE_LETTER = Uint8Array.from({ length: 16 }, (_, v) => TYPE_CODES[v] ?? 0x3f);
-
-/**
- * sortByAddress sorts symbol indexes in `order` (a total order whose first keys are the address
- * halves hi, lo) with one native sort of numbers: each index becomes the exact integer
- * (rank of hi, lo, position) below 2^53 in a Float64Array, and only runs of equal addresses go
- * through `order`. vmlinux has ~155k such symbols: a comparator sort of them all took ~40 % of
- * the extended map's vmlinux time. Falls back to `order` when the key does not fit.
- */
-export function sortByAddress(keep: number[], hi: Uint32Array, lo: Uint32Array, order: (a: number, b: number) => number): void {
-  const n = keep.length;
-  const his = [...new Set(keep.map((i) => hi[i]!))].sort((a, b) => a - b);
-  const rank = new Map(his.map((h, r) => [h, r]));
-  const posBits = Math.max(1, Math.ceil(Math.log2(n + 1)));
-  const rankBits = Math.max(1, Math.ceil(Math.log2(his.length + 1)));
-  if (posBits + rankBits + 32 > 53) {
-    keep.sort(order);
-    return;
-  }
-  const scale = 2 ** posBits;
-  const keys = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    const i = keep[j]!;
-    keys[j] = (rank.get(hi[i]!)! * 0x100000000 + lo[i]!) * scale + j;
-  }
-  keys.sort();
-  const sorted = new Array<number>(n);
-  for (let j = 0; j < n; j++) sorted[j] = keep[keys[j]! % scale]!;
-  // equal addresses: the rest of the order decides
-  for (let s = 0; s < n;) {
-    const i = sorted[s]!;
-    let e = s + 1;
-    while (e < n && hi[sorted[e]!] === hi[i] && lo[sorted[e]!] === lo[i]) e++;
-    if (e - s > 1) {
-      const run = sorted.slice(s, e).sort(order);
-      for (let k = 0; k < run.length; k++) sorted[s + k] = run[k]!;
-    }
-    s = e;
-  }
-  for (let j = 0; j < n; j++) keep[j] = sorted[j]!;
-}
-
 /** emitExtVmlinux lists vmlinux's kallsyms-visible symbols in kallsyms order. */
 function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, ctx: MapContext): void {
-  const symvers = ctx.symvers;
-  const secs = sectionInfos(elf);
-  const nm = new Names(st);
-  const n = st.count;
-  const names: string[] = new Array(n);
-  const keep: number[] = [];
-  for (let i = 1; i < n; i++) {
-    const t = st.info[i]! & 0xf;
-    if (t === STT_SECTION || t === STT_FILE) continue;
-    const sh = resolvedShndx(st, i);
-    const name = nm.get(i);
-    names[i] = name;
-    if (kallsymsVisible(name, st.info[i]!, sh, sh < SHN_LORESERVE ? secs[sh] : undefined)) keep.push(i);
-  }
-  // nm -n input order for equal addresses: name (byte order), then symbol-table order
-  const hi = new Uint32Array(n), lo = new Uint32Array(n);
-  for (const i of keep) {
-    hi[i] = st.valueHi(i);
-    lo[i] = st.valueLo(i);
-  }
-  // kallsyms.c tests nm's letter: W/w only. A weak STT_OBJECT prints as V (BFD's BSF_OBJECT) and
-  // does not count as weak there.
-  const weak = (i: number): number => ((st.info[i]! >>> 4) === STB_WEAK && (st.info[i]! & 0xf) !== STT_OBJECT ? 1 : 0);
-  const kallsymsOrder = (a: number, b: number): number => {
-    if (hi[a] !== hi[b]) return hi[a]! - hi[b]!;
-    if (lo[a] !== lo[b]) return lo[a]! - lo[b]!;
-    const wa = weak(a), wb = weak(b);
-    if (wa !== wb) return wa - wb;
-    const na = names[a]!, nb = names[b]!;
-    const la = mayBeLinkerProvided(na) ? 1 : 0, lb = mayBeLinkerProvided(nb) ? 1 : 0;
-    if (la !== lb) return la - lb;
-    const ua = leadingUnderscores(na), ub = leadingUnderscores(nb);
-    if (ua !== ub) return ua - ub;
-    if (na !== nb) return na < nb ? -1 : 1;
-    return a - b;
-  };
-  sortByAddress(keep, hi, lo, kallsymsOrder);
-  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), ctx.objtree);
-  const ext: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, symvers?.byObject.get('vmlinux')), owner };
+  checkFilterNames(st);
+  const x = threadExtLines();
+  x.load(st, elf.sections.length, true);
+  // nm's N/n: a non-allocated section with contents
+  const drop = Uint8Array.from(elf.sections, (s) => ((Number(s.sh_flags & 0xffffffffn) & SHF_ALLOC) === 0 && s.sh_type !== SHT_NOBITS ? 1 : 0));
+  x.kallsyms(drop);
+  const { owner, names: files } = sourceFiles(elf, st, (i) => st.name(i), ctx.objtree);
+  checkLineNames(st);
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
-  for (const i of keep) emitExtLine(out, ext, i, resolvedShndx(st, i), names[i]);
+  x.emit(out, owner, initSections(elf), ctx.symvers?.byObject.get('vmlinux'));
+  releaseThreadExtLines();
 }
 
 /** emitExtModule lists a module's symbols in .symtab order: defined ones, and references ('U'). */
 function emitExtModule(elf: ElfFile, st: SymbolTable, out: Sink, kname: string, mctx: MapContext): void {
-  const nm = new Names(st);
-  const { owner, names: files } = sourceFiles(elf, st, (i) => nm.get(i), mctx.objtree);
-  const ctx: ExtCtx = { st, names: nm, init: initSections(elf), exported: exportsOf(st, nm, mctx.symvers?.byObject.get(kname)), owner };
+  const { owner, names: files } = sourceFiles(elf, st, (i) => st.name(i), mctx.objtree);
+  checkLineNames(st);
   files.forEach((f, ix) => out.line(`@${ix} ${f}`));
-  for (let i = 1; i < st.count; i++) {
-    const t = st.info[i]! & 0xf;
-    if (t === STT_SECTION || t === STT_FILE) continue;
-    const o = st.nameOff[i]!;
-    if (st.strtab.length === 0 || st.strtab[o] === 0) continue; // unnamed: never looked up
-    emitExtLine(out, ctx, i, resolvedShndx(st, i), undefined);
-  }
+  const x = threadExtLines();
+  x.load(st, elf.sections.length, false);
+  x.emit(out, owner, initSections(elf), mctx.symvers?.byObject.get(kname));
 }
 
 /** One object's lines: ELF symbol table -> map lines, in the chosen format. */
@@ -574,11 +391,29 @@ export interface MapContext {
   objtree: string;
   format: MapFormat;
   symvers: SymbolVersFile | undefined;
+  /** `objtree + '/'` when objtree is absolute and normalised (see relativeToTree), else undefined */
+  treePrefix?: string | undefined;
 }
 
 /** mapContext reads what every object's lines depend on (Module.symvers, for ext). */
 export function mapContext(objtree: string, format: MapFormat): MapContext {
-  return { objtree, format, symvers: format === 'ext' ? readModuleSymvers(objtree) : undefined };
+  const clean = path.isAbsolute(objtree) && path.normalize(objtree) === objtree && (objtree === '/' || !objtree.endsWith('/'));
+  const treePrefix = clean ? (objtree === '/' ? '/' : objtree + '/') : undefined;
+  return { objtree, format, symvers: format === 'ext' ? readModuleSymvers(objtree) : undefined, treePrefix };
+}
+
+/**
+ * relativeToTree is path.relative(ctx.objtree, file): a slice for the common case of a clean tree
+ * and a file below it by a clean relative path (what planTree makes), where path.relative, which
+ * resolves both against the working directory, showed in profiles at 4,230 modules.
+ */
+export function relativeToTree(ctx: MapContext, file: string): string {
+  const p = ctx.treePrefix;
+  if (p !== undefined && file.startsWith(p)) {
+    const rest = file.slice(p.length);
+    if (rest.length > 0 && !UNCLEAN.test(rest)) return rest;
+  }
+  return path.relative(ctx.objtree, file);
 }
 
 /** emitHeader writes the format line and vmlinux's object line. */
@@ -619,7 +454,7 @@ export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean 
   try {
     if (hasLivepatchTag(elf)) return false;
     const ext = ctx.format === 'ext';
-    out.line(ext ? `*${m.kname} ${path.relative(ctx.objtree, m.file)}` : `*${m.base}`);
+    out.line(ext ? `*${m.kname} ${relativeToTree(ctx, m.file)}` : `*${m.base}`);
     if (elf.symtabIndex() !== undefined) {
       if (ext) emitExtModule(elf, elf.symbols(), out, m.kname, ctx);
       else emitNames01(elf.symbolBytes(), out);

@@ -24,7 +24,6 @@
  * 6.2 livepatch walks `kallsyms_seqs_of_names` (name, then address, then this order), which
  * counts same-named symbols in the same order.
  */
-import { SHF_ALLOC, SHN_ABS, SHN_COMMON, SHN_UNDEF, SHT_NOBITS, STB_GNU_UNIQUE, STB_WEAK, STT_FILE, STT_SECTION } from '../elf/index.js';
 
 const KSYM_NAME_LEN = 512;
 
@@ -36,74 +35,47 @@ const IGNORED_PREFIXES = [
 const IGNORED_SUFFIXES = ['_from_arm', '_from_thumb', '_veneer'];
 const IGNORED_EXACT = new Set(['L0', '_SDA_BASE_', '_SDA2_BASE_']);
 const IGNORED_INFIXES = ['.long_branch.', '.plt_branch.'];
-const THUNK = /^__[A-Za-z0-9]*Thunk_/;
 
-/** the IGNORED_PREFIXES after "__", by their third character (all others start with "$" or ".L") */
-const UNDERSCORE_PREFIXES = new Map<number, string[]>();
-for (const p of IGNORED_PREFIXES) {
-  if (!p.startsWith('__')) continue;
-  const l = UNDERSCORE_PREFIXES.get(p.charCodeAt(2)) ?? [];
-  l.push(p);
-  UNDERSCORE_PREFIXES.set(p.charCodeAt(2), l);
-}
-const SUFFIX_LAST = new Set(IGNORED_SUFFIXES.map((x) => x.charCodeAt(x.length - 1)));
-const EXACT_MAX = Math.max(...[...IGNORED_EXACT].map((x) => x.length));
-
-/**
- * ignoredByName applies the name rules of mksysmap and kallsyms.c to one name (latin1). It runs
- * for every vmlinux symbol (~190k), so each rule is reached only past a cheap character test
- * that every name it matches passes (the lists above stay the single statement of the rules).
- */
-export function ignoredByName(name: string): boolean {
-  const n = name.length;
-  if (n === 0 || n >= KSYM_NAME_LEN) return true;
-  const c = name.charCodeAt(0);
-  if (c === 0x24 /* $ */) return true; // the '$' prefix
-  if (c === 0x2e /* . */ && name.startsWith('.L')) return true;
-  if (c === 0x5f /* _ */ && name.charCodeAt(1) === 0x5f) {
-    const l = UNDERSCORE_PREFIXES.get(name.charCodeAt(2));
-    if (l !== undefined) for (const p of l) if (name.startsWith(p)) return true;
-    if (THUNK.test(name)) return true;
-  }
-  if (n <= EXACT_MAX && IGNORED_EXACT.has(name)) return true;
-  if (SUFFIX_LAST.has(name.charCodeAt(n - 1))) for (const s of IGNORED_SUFFIXES) if (name.endsWith(s)) return true;
-  if (name.includes('.')) for (const s of IGNORED_INFIXES) if (name.includes(s)) return true; // each infix holds a '.'
-  return false;
+/** the kinds of KALLSYMS_RULES' records (src/klp/wasm/extlines.c reads them) */
+export const enum RuleKind {
+  End = 0, Prefix = 1, Suffix = 2, Exact = 3, Infix = 4,
+  /** `__`, letters and digits, then the bytes (THUNK) */
+  ThunkTail = 5,
+  /** an absolute symbol kallsyms keeps */
+  KeepAbsolute = 6,
+  /** after `__`: a linker-provided-looking start (a tie-break only) */
+  LinkerPrefix = 7,
+  /** a linker-provided-looking end */
+  LinkerSuffix = 8,
 }
 
-export interface SectionInfo {
-  flags: number; // low 32 bits of sh_flags
-  type: number;
-}
+/** the linker-provided look of mayBeLinkerProvided: `__` then one of these, or one of those at the end; 8 bytes or more */
+const LINKER_PREFIXES = ['start_', 'stop_', 'end_'];
+const LINKER_SUFFIXES = ['_start', '_end'];
+/** the shortest name mayBeLinkerProvided considers */
+export const LINKER_MIN = 8;
+export { KSYM_NAME_LEN };
 
 /**
- * kallsymsVisible decides whether a defined vmlinux symbol reaches the kallsyms table.
- * `shndx` is the resolved section index, or the raw reserved value (SHN_ABS, SHN_COMMON...).
+ * KALLSYMS_RULES are the lists above as records `kind, length, bytes...` ending with a 0 kind,
+ * for the WebAssembly that applies them (wasm/extlines.c, through extlines.ts: ExtLines.kallsyms
+ * for vmlinux's table, kallsymsVisible / ignoredByName / mayBeLinkerProvided for one name): the
+ * lists here stay the one statement of the rules, the C their one reading.
  */
-export function kallsymsVisible(name: string, info: number, rawShndx: number, sec: SectionInfo | undefined): boolean {
-  const type = info & 0xf;
-  const bind = info >>> 4;
-  if (type === STT_SECTION || type === STT_FILE) return false; // nm does not print them
-  if (rawShndx === SHN_UNDEF) return false; // U, w
-  if (bind === STB_GNU_UNIQUE) return false; // u
-  if (rawShndx === SHN_ABS) {
-    if (bind !== STB_WEAK && bind !== 1 /* GLOBAL */) return false; // a
-    if (!KEEP_ABSOLUTE.has(name)) return false; // A
-  } else if (rawShndx !== SHN_COMMON && sec !== undefined) {
-    if ((sec.flags & SHF_ALLOC) === 0 && sec.type !== SHT_NOBITS) return false; // N, n
-  }
-  return !ignoredByName(name);
-}
-
-/** mayBeLinkerProvided mirrors kallsyms.c's guess for linker-script symbols (a tie-break only). */
-export function mayBeLinkerProvided(name: string): boolean {
-  if (name.length < 8 || !name.startsWith('__')) return false;
-  return name.startsWith('start_', 2) || name.startsWith('stop_', 2) || name.startsWith('end_', 2) ||
-    name.endsWith('_start') || name.endsWith('_end');
-}
-
-export function leadingUnderscores(name: string): number {
-  let i = 0;
-  while (i < name.length && name.charCodeAt(i) === 0x5f) i++;
-  return i;
-}
+export const KALLSYMS_RULES: Uint8Array = (() => {
+  const out: number[] = [];
+  const add = (kind: RuleKind, s: string): void => {
+    out.push(kind, s.length);
+    for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i) & 0xff);
+  };
+  for (const p of IGNORED_PREFIXES) add(RuleKind.Prefix, p);
+  for (const p of IGNORED_SUFFIXES) add(RuleKind.Suffix, p);
+  for (const p of IGNORED_EXACT) add(RuleKind.Exact, p);
+  for (const p of IGNORED_INFIXES) add(RuleKind.Infix, p);
+  add(RuleKind.ThunkTail, 'Thunk_');
+  for (const p of KEEP_ABSOLUTE) add(RuleKind.KeepAbsolute, p);
+  for (const p of LINKER_PREFIXES) add(RuleKind.LinkerPrefix, p);
+  for (const p of LINKER_SUFFIXES) add(RuleKind.LinkerSuffix, p);
+  out.push(RuleKind.End);
+  return Uint8Array.from(out);
+})();

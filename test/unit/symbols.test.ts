@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { kernelModuleName, moduleNameProblem, checkModuleName } from '../../src/klp/modname.js';
-import { ignoredByName, kallsymsVisible, mayBeLinkerProvided } from '../../src/klp/kallsyms.js';
+import { ignoredByName, kallsymsVisible, mayBeLinkerProvided } from '../../src/klp/extlines.js';
 import { loadSymbolMap } from '../../src/klp/symbol-map.js';
 import { KlpError, SymbolMapError } from '../../src/klp/errors.js';
 
@@ -48,6 +48,20 @@ test('kallsyms name rules drop what mksysmap and kallsyms.c drop', () => {
   assert.ok(!kallsymsVisible('foo', 0xa1, 1, alloc), 'unique global (u)');
   assert.ok(!kallsymsVisible('x.c', 0x04, 0xfff1, undefined), 'STT_FILE');
   assert.ok(mayBeLinkerProvided('__start_foo') && mayBeLinkerProvided('__bss_end') && !mayBeLinkerProvided('__end') && !mayBeLinkerProvided('foo_start'));
+});
+
+test('kallsyms name rules: each kind of rule at its edges (prefix, suffix, exact, infix, thunk, length)', () => {
+  for (const n of ['$', '.L', '__pi_$x', '__pi_.Lx', '__kvm_nvhe_$x', '__kvm_nvhe___kcfi_typeid_x', 'x_from_arm', 'x_from_thumb', '_veneer',
+    '_SDA2_BASE_', 'a.plt_branch.b', '.long_branch.', '__Thunk_', '__ARMv7ABSLongThunk_x', 'a'.repeat(600)]) {
+    assert.ok(ignoredByName(n), n);
+  }
+  for (const n of ['.', 'L', 'L00', '_SDA_BASE', 'x_veneerx', 'a.plt_branch', '__x_Thunk_', '_Thunk_x', '__Thunk', 'x$', '_', '__', 'x\xe9.y']) {
+    assert.ok(!ignoredByName(n), n);
+  }
+  assert.ok(kallsymsVisible('__kernel_sigtramp', 0x20, 0xfff1, undefined), 'a weak absolute symbol kallsyms keeps');
+  assert.ok(!kallsymsVisible('__gp', 0x00, 0xfff1, undefined), 'a local absolute symbol (a)');
+  assert.ok(kallsymsVisible('foo', 0x11, 0xfff2, undefined), 'common');
+  assert.ok(mayBeLinkerProvided('__start_') && !mayBeLinkerProvided('__stop_') && mayBeLinkerProvided('__stop_xy') && mayBeLinkerProvided('__x_start') && !mayBeLinkerProvided('__xstart'));
 });
 
 function withMap(text: string, fn: (p: string) => void): void {
