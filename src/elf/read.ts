@@ -96,8 +96,9 @@ export class ElfFile {
   private byName: Map<string, number[]> | undefined;
 
   private constructor(readonly file: string, private readonly src: ByteSource) {
-    this.header = parseHeader(file, src);
-    this.table = parseSections(file, src, this.header);
+    const tail: Tail = {};
+    this.header = parseHeader(file, src, tail);
+    this.table = parseSections(file, src, this.header, tail);
   }
 
   /**
@@ -369,10 +370,25 @@ function u64(v: DataView, off: number, le: boolean, file: string, what: string, 
   return hi * 0x100000000 + lo;
 }
 
-function parseHeader(file: string, src: ByteSource): ElfHeader {
-  if (src.size < 16) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF header`, 0);
-  // one read for e_ident and the rest of the header (the ELF64 header is the larger one)
-  const head = src.read(0, Math.min(src.size, LAYOUT[64].ehdr));
+/**
+ * Tail: the section header table read by parseHeader with what lies before it (up to NEARBY
+ * bytes, for parseSections) and one byte more: a read that comes back without that byte has
+ * reached the end of the file, which tells a FileSource its size (no stat).
+ */
+interface Tail {
+  /** file offset of bytes[0] */
+  at?: number;
+  bytes?: Uint8Array;
+}
+
+/** the largest section header table parseHeader reads before it knows the file's size */
+const TAIL_MAX = 1 << 20;
+
+function parseHeader(file: string, src: ByteSource, tail: Tail): ElfHeader {
+  // one read for e_ident and the rest of the header (the ELF64 header is the larger one); a
+  // source that can read up to its end is read before its size is asked for
+  const head = src.readUpTo !== undefined ? src.readUpTo(0, LAYOUT[64].ehdr) : src.read(0, Math.min(src.size, LAYOUT[64].ehdr));
+  if (head.length < 16) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF header`, 0);
   const ident = head.slice(0, 16);
   if (ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) {
     throw new ElfFormatError(file, 'ELF_BAD_MAGIC', 'not an ELF file (bad magic)', 0);
@@ -383,7 +399,7 @@ function parseHeader(file: string, src: ByteSource): ElfHeader {
   if (data !== ELFDATA2LSB && data !== ELFDATA2MSB) throw new ElfFormatError(file, 'ELF_BAD_DATA', `unknown ELF data encoding ${data}`, 5);
   const bits = cls === ELFCLASS64 ? 64 : 32;
   const L = LAYOUT[bits];
-  if (src.size < L.ehdr) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF${bits} header`, 0);
+  if (head.length < L.ehdr) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF${bits} header`, 0);
   const v = new DataView(head.buffer, head.byteOffset, L.ehdr);
   const le = data === ELFDATA2LSB;
   let e_entry: bigint, e_phoff: number, e_shoff: number, o: number;
@@ -410,6 +426,13 @@ function parseHeader(file: string, src: ByteSource): ElfHeader {
   if (e_shoff !== 0) {
     if (e_shentsize < L.shdr) {
       throw new ElfFormatError(file, 'ELF_BAD_SHENTSIZE', `e_shentsize ${e_shentsize} is smaller than an ELF${bits} section header (${L.shdr})`, o + 10);
+    }
+    if (src.readUpTo !== undefined && e_shnum !== 0 && e_shstrndx !== SHN_XINDEX) {
+      const before = Math.min(e_shoff, NEARBY), length = before + e_shnum * e_shentsize + 1;
+      if (length <= TAIL_MAX) {
+        tail.at = e_shoff - before;
+        tail.bytes = src.readUpTo(tail.at, length);
+      }
     }
     if (e_shoff + L.shdr > src.size) {
       throw new ElfFormatError(file, 'ELF_SHDR_PAST_EOF', `section header table at 0x${e_shoff.toString(16)} is past end of file (0x${src.size.toString(16)} bytes)`, bits === 64 ? 40 : 32);
@@ -539,13 +562,15 @@ class SectionTable {
   }
 }
 
-function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionTable {
+function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail): SectionTable {
   if (h.shnum === 0) return new SectionTable(0, new Float64Array(0), h.e_shoff, h.e_shentsize, undefined);
   // linkers and objcopy put the section name table just before the header table: read a little
   // before it in the same read, saving a read per file when the names are there
   const tableSize = h.shnum * h.e_shentsize;
   const before = Math.min(h.e_shoff, NEARBY);
-  const window = src.read(h.e_shoff - before, before + tableSize);
+  // parseHeader's read when it holds the table (it does unless the file is too short, checked there)
+  const window = tail.bytes !== undefined && tail.at === h.e_shoff - before && tail.bytes.length >= before + tableSize
+    ? tail.bytes.subarray(0, before + tableSize) : src.read(h.e_shoff - before, before + tableSize);
   const table = window.subarray(before);
   const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const le = h.littleEndian;
