@@ -209,9 +209,16 @@ export class ElfFile {
    */
   load(indexes: readonly number[]): void {
     const t = this.table;
-    for (const i of indexes) this.checkIndex(i);
-    const todo = indexes.filter((i) => !this.dataCache.has(i) && t.type(i) !== SHT_NOBITS && t.size(i) !== 0)
-      .sort((a, b) => t.offset(a) - t.offset(b));
+    // the sections still to read, by file offset (an insertion sort: a caller passes two or three)
+    const todo: number[] = [];
+    for (const i of indexes) {
+      this.checkIndex(i);
+      if (this.dataCache.has(i) || t.type(i) === SHT_NOBITS || t.size(i) === 0) continue;
+      let j = todo.length;
+      todo.push(i);
+      for (; j > 0 && t.offset(todo[j - 1]!) > t.offset(i); j--) todo[j] = todo[j - 1]!;
+      todo[j] = i;
+    }
     for (let i = 0; i < todo.length;) {
       let j = i + 1;
       let end = t.offset(todo[i]!) + t.size(todo[i]!);
@@ -493,27 +500,42 @@ class Section implements SectionHeader {
 /** sections whose contents are at most this far apart are read with one read (see ElfFile.load) */
 const NEARBY = 4096;
 
-/** the fields SectionTable keeps per section, in this order */
-const F_NAME = 0, F_TYPE = 1, F_FLAGS_LO = 2, F_FLAGS_HI = 3, F_ADDR_LO = 4, F_ADDR_HI = 5, F_OFFSET = 6, F_SIZE = 7,
-  F_LINK = 8, F_INFO = 9, F_ALIGN = 10, F_ENTSIZE = 11, FIELDS = 12;
-
 /**
- * SectionTable: the section header table, checked and decoded into one Float64Array (FIELDS
- * numbers per section: every field fits, offsets and sizes being checked safe integers, the
- * 64-bit flags and address kept as 32-bit halves), with the section name table's bytes. It makes
- * no object and no string per section: headers() makes the SectionHeader objects, with their
- * names, for the callers that want them. A module read for its symbols alone needs three or four
- * of its ~40–70 sections; making all their objects and names was most of what it allocated.
+ * SectionTable: the section header table as read (the bytes stay where they were read: with an
+ * arena, like every view read, valid until it is reset), checked once by parseSections, fields
+ * decoded when asked for, with the section name table's bytes. It makes no object and no string
+ * per section: headers() makes the SectionHeader objects, with their names, for the callers that
+ * want them. A module read for its symbols alone needs three or four of its ~40–70 sections;
+ * making all their objects and names was most of what reading it allocated.
  */
 class SectionTable {
-  constructor(readonly count: number, private readonly f: Float64Array, private readonly e_shoff: number, private readonly e_shentsize: number,
-    /** the section name table's bytes; undefined when there is none (every name is '') */
-    private readonly names: Uint8Array | undefined) {}
-  type(i: number): number { return this.f[i * FIELDS + F_TYPE]!; }
-  offset(i: number): number { return this.f[i * FIELDS + F_OFFSET]!; }
-  size(i: number): number { return this.f[i * FIELDS + F_SIZE]!; }
-  link(i: number): number { return this.f[i * FIELDS + F_LINK]!; }
-  entsize(i: number): number { return this.f[i * FIELDS + F_ENTSIZE]!; }
+  private readonly is64: boolean;
+  private readonly le: boolean;
+  private readonly e_shoff: number;
+  private readonly e_shentsize: number;
+  /** the section name table's bytes (set by parseSections once checked); undefined when there is none: every name is '' */
+  names: Uint8Array | undefined;
+  constructor(readonly count: number, private readonly v: DataView, h: ElfHeader) {
+    this.is64 = h.bits === 64;
+    this.le = h.littleEndian;
+    this.e_shoff = h.e_shoff;
+    this.e_shentsize = h.e_shentsize;
+  }
+  /** a 32-bit field at `at` of section i's header */
+  private u32(i: number, at: number): number {
+    return this.v.getUint32(i * this.e_shentsize + at, this.le);
+  }
+  /** a 64-bit offset or size (checked below 2^53 by parseSections) at `at` of an ELF64 header */
+  private n64(i: number, at: number): number {
+    const o = i * this.e_shentsize + at, le = this.le;
+    return this.v.getUint32(o + (le ? 4 : 0), le) * 0x100000000 + this.v.getUint32(o + (le ? 0 : 4), le);
+  }
+  nameOffset(i: number): number { return this.u32(i, 0); }
+  type(i: number): number { return this.u32(i, 4); }
+  offset(i: number): number { return this.is64 ? this.n64(i, 24) : this.u32(i, 16); }
+  size(i: number): number { return this.is64 ? this.n64(i, 32) : this.u32(i, 20); }
+  link(i: number): number { return this.u32(i, this.is64 ? 40 : 24); }
+  entsize(i: number): number { return this.is64 ? this.n64(i, 56) : this.u32(i, 36); }
   headerOffset(i: number): number { return this.e_shoff + i * this.e_shentsize; }
 
   /** named returns the indexes of the sections called `name`, comparing bytes (names are latin1) */
@@ -526,7 +548,7 @@ class SectionTable {
     }
     const n = name.length;
     for (let i = 0; i < this.count; i++) {
-      const o = this.f[i * FIELDS + F_NAME]!;
+      const o = this.nameOffset(i);
       // checked when parsed: o < b.length and a NUL follows
       if (o + n >= b.length || b[o + n] !== 0) continue;
       let k = 0;
@@ -540,21 +562,27 @@ class SectionTable {
   headers(): SectionHeader[] {
     const b = this.names;
     const text = b === undefined || b.length === 0 ? '' : latin1(b, 0, b.length);
-    const f = this.f;
     const out: SectionHeader[] = [];
+    const le = this.le;
     for (let i = 0; i < this.count; i++) {
-      const o = i * FIELDS;
-      const r = new Section(i, f[o + F_NAME]!, f[o + F_TYPE]!, this.headerOffset(i));
-      r.flagsLo = f[o + F_FLAGS_LO]!;
-      r.flagsHi = f[o + F_FLAGS_HI]!;
-      r.addrLo = f[o + F_ADDR_LO]!;
-      r.addrHi = f[o + F_ADDR_HI]!;
-      r.sh_offset = f[o + F_OFFSET]!;
-      r.sh_size = f[o + F_SIZE]!;
-      r.sh_link = f[o + F_LINK]!;
-      r.sh_info = f[o + F_INFO]!;
-      r.sh_addralign = f[o + F_ALIGN]!;
-      r.sh_entsize = f[o + F_ENTSIZE]!;
+      const r = new Section(i, this.nameOffset(i), this.type(i), this.headerOffset(i));
+      if (this.is64) {
+        r.flagsLo = this.u32(i, le ? 8 : 12);
+        r.flagsHi = this.u32(i, le ? 12 : 8);
+        r.addrLo = this.u32(i, le ? 16 : 20);
+        r.addrHi = this.u32(i, le ? 20 : 16);
+        r.sh_info = this.u32(i, 44);
+        r.sh_addralign = this.n64(i, 48);
+      } else {
+        r.flagsLo = this.u32(i, 8);
+        r.addrLo = this.u32(i, 12);
+        r.sh_info = this.u32(i, 28);
+        r.sh_addralign = this.u32(i, 32);
+      }
+      r.sh_offset = this.offset(i);
+      r.sh_size = this.size(i);
+      r.sh_link = this.link(i);
+      r.sh_entsize = this.entsize(i);
       if (text.length !== 0) r.name = text.slice(r.sh_name, text.indexOf('\0', r.sh_name));
       out.push(r);
     }
@@ -563,7 +591,7 @@ class SectionTable {
 }
 
 function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail): SectionTable {
-  if (h.shnum === 0) return new SectionTable(0, new Float64Array(0), h.e_shoff, h.e_shentsize, undefined);
+  if (h.shnum === 0) return new SectionTable(0, new DataView(new ArrayBuffer(0)), h);
   // linkers and objcopy put the section name table just before the header table: read a little
   // before it in the same read, saving a read per file when the names are there
   const tableSize = h.shnum * h.e_shentsize;
@@ -574,44 +602,26 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail):
   const table = window.subarray(before);
   const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const le = h.littleEndian;
-  const f = new Float64Array(h.shnum * FIELDS);
-  for (let i = 0; i < h.shnum; i++) {
-    const o = i * h.e_shentsize, r = i * FIELDS;
-    f[r + F_NAME] = v.getUint32(o, le);
-    f[r + F_TYPE] = v.getUint32(o + 4, le);
-    if (h.bits === 64) {
-      f[r + F_FLAGS_LO] = v.getUint32(o + (le ? 8 : 12), le);
-      f[r + F_FLAGS_HI] = v.getUint32(o + (le ? 12 : 8), le);
-      f[r + F_ADDR_LO] = v.getUint32(o + (le ? 16 : 20), le);
-      f[r + F_ADDR_HI] = v.getUint32(o + (le ? 20 : 16), le);
-      f[r + F_OFFSET] = u64(v, o + 24, le, file, 'sh_offset', i);
-      f[r + F_SIZE] = u64(v, o + 32, le, file, 'sh_size', i);
-      f[r + F_LINK] = v.getUint32(o + 40, le);
-      f[r + F_INFO] = v.getUint32(o + 44, le);
-      f[r + F_ALIGN] = u64(v, o + 48, le, file, 'sh_addralign', i);
-      f[r + F_ENTSIZE] = u64(v, o + 56, le, file, 'sh_entsize', i);
-    } else {
-      f[r + F_FLAGS_LO] = v.getUint32(o + 8, le);
-      f[r + F_ADDR_LO] = v.getUint32(o + 12, le);
-      f[r + F_OFFSET] = v.getUint32(o + 16, le);
-      f[r + F_SIZE] = v.getUint32(o + 20, le);
-      f[r + F_LINK] = v.getUint32(o + 24, le);
-      f[r + F_INFO] = v.getUint32(o + 28, le);
-      f[r + F_ALIGN] = v.getUint32(o + 32, le);
-      f[r + F_ENTSIZE] = v.getUint32(o + 36, le);
+  // the 64-bit offsets and sizes must be safe integers (u64 throws for the first that is not)
+  if (h.bits === 64) {
+    for (let i = 0; i < h.shnum; i++) {
+      const o = i * h.e_shentsize;
+      u64(v, o + 24, le, file, 'sh_offset', i);
+      u64(v, o + 32, le, file, 'sh_size', i);
+      u64(v, o + 48, le, file, 'sh_addralign', i);
+      u64(v, o + 56, le, file, 'sh_entsize', i);
     }
   }
-  const headerOffset = (i: number): number => h.e_shoff + i * h.e_shentsize;
+  const t = new SectionTable(h.shnum, v, h);
   // section names
   let names: Uint8Array | undefined;
   if (h.shstrndx !== SHN_UNDEF) {
-    const r = h.shstrndx * FIELDS;
-    const off = f[r + F_OFFSET]!, size = f[r + F_SIZE]!;
-    if (f[r + F_TYPE] === SHT_NOBITS) {
-      throw new ElfFormatError(file, 'ELF_BAD_SHSTRTAB', `section name table ${h.shstrndx} has no contents (SHT_NOBITS)`, headerOffset(h.shstrndx));
+    const off = t.offset(h.shstrndx), size = t.size(h.shstrndx);
+    if (t.type(h.shstrndx) === SHT_NOBITS) {
+      throw new ElfFormatError(file, 'ELF_BAD_SHSTRTAB', `section name table ${h.shstrndx} has no contents (SHT_NOBITS)`, t.headerOffset(h.shstrndx));
     }
     if (off + size > src.size) {
-      throw new ElfFormatError(file, 'ELF_SECTION_PAST_EOF', `section name table ${h.shstrndx} extends past end of file`, headerOffset(h.shstrndx));
+      throw new ElfFormatError(file, 'ELF_SECTION_PAST_EOF', `section name table ${h.shstrndx} extends past end of file`, t.headerOffset(h.shstrndx));
     }
     const at = off - (h.e_shoff - before);
     names = at >= 0 && at + size <= before ? window.subarray(at, at + size) : src.read(off, size);
@@ -621,16 +631,17 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail):
   if (names !== undefined) {
     const lastNul = names.lastIndexOf(0);
     for (let i = 0; i < h.shnum; i++) {
-      const sh_name = f[i * FIELDS + F_NAME]!;
+      const sh_name = t.nameOffset(i);
       if (sh_name >= names.length && !(sh_name === 0 && names.length === 0)) {
-        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${i}: sh_name ${sh_name} is past the end of the section name table (${names.length} bytes)`, headerOffset(i));
+        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${i}: sh_name ${sh_name} is past the end of the section name table (${names.length} bytes)`, t.headerOffset(i));
       }
       if (names.length !== 0 && sh_name > lastNul) {
-        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${i}: name at sh_name ${sh_name} is not NUL-terminated`, headerOffset(i));
+        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${i}: name at sh_name ${sh_name} is not NUL-terminated`, t.headerOffset(i));
       }
     }
   }
-  return new SectionTable(h.shnum, f, h.e_shoff, h.e_shentsize, names);
+  t.names = names;
+  return t;
 }
 
 /** isDefinedShndx is true for st_shndx values that name a real section (not UNDEF, not reserved). */
