@@ -40,9 +40,11 @@ export class BufferSource implements ByteSource {
  */
 export class ReadArena {
   private buf: Buffer;
+  /** the first buffer, which reset() returns to (a caller's region stays where reads land) */
+  private readonly first: Buffer;
   private used = 0;
   constructor(initial: number | Buffer = 1 << 20) {
-    this.buf = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
+    this.buf = this.first = typeof initial === 'number' ? Buffer.allocUnsafe(initial) : initial;
   }
   /** take returns `length` bytes of the arena, 8-byte aligned (typed-array views can be laid over them). */
   take(length: number): Buffer {
@@ -55,8 +57,12 @@ export class ReadArena {
     this.used = at + length;
     return this.buf.subarray(at, at + length);
   }
-  /** reset makes the whole arena free again: earlier views must no longer be used. */
+  /**
+   * reset makes the whole arena free again: earlier views must no longer be used. It goes back to
+   * the first buffer: one object that outgrew it does not move every later one's reads elsewhere.
+   */
   reset(): void {
+    this.buf = this.first;
     this.used = 0;
   }
 }
