@@ -114,12 +114,6 @@ export function runChunks(ctx: MapContext, modules: readonly ModuleEntry[], shar
 interface Started {
   worker: Worker;
   port: MessagePort;
-  /**
-   * giveBack moves a written chunk's buffer back to the worker, which fills it again (chunkBuffer
-   * in generate-map-worker.ts): a new buffer per chunk stayed allocated until this thread's next
-   * garbage collection, ~10 MiB of peak RSS on the full corpus
-   */
-  giveBack: (bytes: Uint8Array) => void;
   /** its EndMessage, once received */
   end?: EndMessage;
   /** set when it exited or failed without an EndMessage */
@@ -134,7 +128,7 @@ function startWorker(input: Omit<WorkerInput, 'port'>): Started {
     workerData: { ...input, port: port2 } satisfies WorkerInput,
     transferList: [port2],
   });
-  const s: Started = { worker, port: port1, giveBack: (b) => port1.postMessage(b.buffer, [b.buffer as ArrayBuffer]) };
+  const s: Started = { worker, port: port1 };
   worker.once('error', (e) => (s.lost ??= e));
   worker.once('exit', (code) => (s.lost ??= new Error(`symbol map worker thread exited (code ${code}) without a result`)));
   return s;
@@ -149,25 +143,22 @@ class Merge {
   lines = 0;
   /** what writing threw: nothing more is written */
   error: unknown;
-  private readonly waiting = new Map<number, { bytes: Uint8Array; lines: number; done?: ((bytes: Uint8Array) => void) | undefined }>();
+  private readonly waiting = new Map<number, { bytes: Uint8Array; lines: number }>();
   constructor(private readonly total: number, private readonly write: (bytes: Uint8Array) => void) {}
-  /**
-   * add takes chunk c; `owned` bytes are not reused by the caller (a transferred buffer), and
-   * `done` (optional) is handed them once they are written
-   */
-  add(c: number, bytes: Uint8Array, lines: number, owned: boolean, done?: (bytes: Uint8Array) => void): void {
+  /** add takes chunk c; `owned` bytes are not reused by the caller (a transferred buffer) */
+  add(c: number, bytes: Uint8Array, lines: number, owned: boolean): void {
     if (this.error !== undefined) return;
     if (c !== this.next) {
-      this.waiting.set(c, owned ? { bytes, lines, done } : { bytes: bytes.slice(), lines });
+      this.waiting.set(c, { bytes: owned ? bytes : bytes.slice(), lines });
       return;
     }
-    this.emit(bytes, lines, done);
+    this.emit(bytes, lines);
     for (let w = this.waiting.get(this.next); w !== undefined; w = this.waiting.get(this.next)) {
       this.waiting.delete(this.next);
-      this.emit(w.bytes, w.lines, w.done);
+      this.emit(w.bytes, w.lines);
     }
   }
-  private emit(bytes: Uint8Array, lines: number, done: ((bytes: Uint8Array) => void) | undefined): void {
+  private emit(bytes: Uint8Array, lines: number): void {
     if (this.error !== undefined) return;
     try {
       this.write(bytes);
@@ -178,17 +169,16 @@ class Merge {
     }
     this.lines += lines;
     this.next++;
-    done?.(bytes);
   }
   get complete(): boolean {
     return this.next === this.total;
   }
 }
 
-/** take handles a message from a worker: a chunk goes to the merge (its buffer back to the worker once written), the end is recorded */
+/** take handles a message from a worker: a chunk goes to the merge, the end is recorded */
 function take(s: Started, m: ChunkMessage | EndMessage, merge: Merge): void {
   if ('end' in m) s.end = m;
-  else merge.add(m.chunk, m.bytes, m.lines, true, s.giveBack);
+  else merge.add(m.chunk, m.bytes, m.lines, true);
 }
 
 /** poll takes every message the workers have posted so far, without waiting */
