@@ -88,14 +88,26 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
 
 export class ElfFile {
   readonly header: ElfHeader;
-  readonly sections: readonly SectionHeader[];
+  /** the section headers' fields, checked (SectionTable): SectionHeader objects are made on demand */
+  private readonly table: SectionTable;
+  private objects: readonly SectionHeader[] | undefined;
   private readonly dataCache = new Map<number, Uint8Array>();
-  private readonly symCache = new Map<number, SymbolTable>();
+  private symCache: Map<number, SymbolTable> | undefined;
   private byName: Map<string, number[]> | undefined;
 
   private constructor(readonly file: string, private readonly src: ByteSource) {
-    this.header = parseHeader(file, src);
-    this.sections = parseSections(file, src, this.header);
+    const tail: Tail = {};
+    this.header = parseHeader(file, src, tail);
+    this.table = parseSections(file, src, this.header, tail);
+  }
+
+  /**
+   * the section headers, made on first use: a caller that needs only a few sections' contents
+   * (symtabIndex, findSectionsByName, symbolBytes, data) never makes them. With an arena (open),
+   * like every view read, they are valid until the arena is reset.
+   */
+  get sections(): readonly SectionHeader[] {
+    return (this.objects ??= this.table.headers());
   }
 
   /**
@@ -138,9 +150,14 @@ export class ElfFile {
   }
 
   section(index: number): SectionHeader {
-    const s = this.sections[index];
-    if (s === undefined) throw this.error('ELF_BAD_SECTION_INDEX', `section index ${index} is out of range (${this.sections.length} sections)`);
-    return s;
+    this.checkIndex(index);
+    return this.sections[index]!;
+  }
+
+  private checkIndex(index: number): void {
+    if (!(index >= 0 && index < this.table.count) || !Number.isInteger(index)) {
+      throw this.error('ELF_BAD_SECTION_INDEX', `section index ${index} is out of range (${this.table.count} sections)`);
+    }
   }
 
   /** findSection returns the first section of that name, or undefined. */
@@ -150,6 +167,8 @@ export class ElfFile {
   }
 
   findSectionsByName(name: string): readonly number[] {
+    // before the headers are made: compare the name table's bytes, making no name strings
+    if (this.objects === undefined) return this.table.named(name);
     if (this.byName === undefined) {
       this.byName = new Map();
       for (const s of this.sections) {
@@ -165,17 +184,19 @@ export class ElfFile {
   data(index: number): Uint8Array {
     const cached = this.dataCache.get(index);
     if (cached) return cached;
-    const s = this.section(index);
+    this.checkIndex(index);
+    const t = this.table;
+    const off = t.offset(index), size = t.size(index);
     let d: Uint8Array;
-    if (s.sh_type === SHT_NOBITS || s.sh_size === 0) {
+    if (t.type(index) === SHT_NOBITS || size === 0) {
       d = new Uint8Array(0);
     } else {
-      if (s.sh_offset + s.sh_size > this.src.size) {
+      if (off + size > this.src.size) {
         throw this.error('ELF_SECTION_PAST_EOF',
-          `section ${s.index} '${s.name}': contents 0x${s.sh_offset.toString(16)}+0x${s.sh_size.toString(16)} extend past end of file (0x${this.src.size.toString(16)} bytes)`,
-          s.headerOffset);
+          `section ${index} '${this.sectionName(index)}': contents 0x${off.toString(16)}+0x${size.toString(16)} extend past end of file (0x${this.src.size.toString(16)} bytes)`,
+          t.headerOffset(index));
       }
-      d = this.src.read(s.sh_offset, s.sh_size);
+      d = this.src.read(off, size);
     }
     this.dataCache.set(index, d);
     return d;
@@ -187,22 +208,30 @@ export class ElfFile {
    * table, typically) are read together. Each section is checked as data() checks it.
    */
   load(indexes: readonly number[]): void {
-    const todo = indexes.map((i) => this.section(i))
-      .filter((s) => !this.dataCache.has(s.index) && s.sh_type !== SHT_NOBITS && s.sh_size !== 0)
-      .sort((a, b) => a.sh_offset - b.sh_offset);
+    const t = this.table;
+    // the sections still to read, by file offset (an insertion sort: a caller passes two or three)
+    const todo: number[] = [];
+    for (const i of indexes) {
+      this.checkIndex(i);
+      if (this.dataCache.has(i) || t.type(i) === SHT_NOBITS || t.size(i) === 0) continue;
+      let j = todo.length;
+      todo.push(i);
+      for (; j > 0 && t.offset(todo[j - 1]!) > t.offset(i); j--) todo[j] = todo[j - 1]!;
+      todo[j] = i;
+    }
     for (let i = 0; i < todo.length;) {
       let j = i + 1;
-      let end = todo[i]!.sh_offset + todo[i]!.sh_size;
-      while (j < todo.length && todo[j]!.sh_offset <= end + NEARBY) {
-        end = Math.max(end, todo[j]!.sh_offset + todo[j]!.sh_size);
+      let end = t.offset(todo[i]!) + t.size(todo[i]!);
+      while (j < todo.length && t.offset(todo[j]!) <= end + NEARBY) {
+        end = Math.max(end, t.offset(todo[j]!) + t.size(todo[j]!));
         j++;
       }
       if (j - i > 1 && end <= this.src.size) {
-        const start = todo[i]!.sh_offset;
+        const start = t.offset(todo[i]!);
         const span = this.src.read(start, end - start);
         for (let k = i; k < j; k++) {
-          const s = todo[k]!;
-          this.dataCache.set(s.index, span.subarray(s.sh_offset - start, s.sh_offset - start + s.sh_size));
+          const s = todo[k]!, at = t.offset(s) - start;
+          this.dataCache.set(s, span.subarray(at, at + t.size(s)));
         }
       }
       i = j; // single sections, and spans past the end, are read (and checked) by data()
@@ -219,16 +248,19 @@ export class ElfFile {
 
   /** symtabIndex returns the index of the (first) SHT_SYMTAB section, or undefined. */
   symtabIndex(): number | undefined {
-    return this.sections.find((s) => s.sh_type === SHT_SYMTAB)?.index;
+    const t = this.table;
+    for (let i = 0; i < t.count; i++) if (t.type(i) === SHT_SYMTAB) return i;
+    return undefined;
   }
 
   /** symbols returns the symbol table in section `index` (default: .symtab). */
   symbols(index?: number): SymbolTable {
     const idx = index ?? this.symtabIndex();
     if (idx === undefined) throw this.error('ELF_NO_SYMTAB', 'no symbol table (SHT_SYMTAB) in file');
-    const cached = this.symCache.get(idx);
+    const cached = this.symCache?.get(idx);
     if (cached) return cached;
-    const { s, strSec, count } = this.symtabLayout(idx);
+    const { str, count } = this.symtabLayout(idx);
+    const s = this.section(idx);
     let shndxTable: Uint8Array | undefined;
     const x = this.sections.find((t) => t.sh_type === SHT_SYMTAB_SHNDX && t.sh_link === idx);
     if (x !== undefined) {
@@ -237,9 +269,9 @@ export class ElfFile {
         throw this.error('ELF_BAD_SIZE', `section ${x.index} '${x.name}': ${shndxTable.length} bytes for ${count} symbols`, x.headerOffset);
       }
     }
-    this.load([idx, strSec.index]);
-    const tab = new SymbolTable(this, idx, this.data(idx), this.data(strSec.index), shndxTable, s.sh_offset);
-    this.symCache.set(idx, tab);
+    this.load([idx, str]);
+    const tab = new SymbolTable(this, idx, this.data(idx), this.data(str), shndxTable, s.sh_offset);
+    (this.symCache ??= new Map()).set(idx, tab);
     return tab;
   }
 
@@ -251,31 +283,33 @@ export class ElfFile {
   symbolBytes(index?: number): SymbolBytes {
     const idx = index ?? this.symtabIndex();
     if (idx === undefined) throw this.error('ELF_NO_SYMTAB', 'no symbol table (SHT_SYMTAB) in file');
-    const cached = this.symCache.get(idx);
+    const cached = this.symCache?.get(idx);
     if (cached) return cached;
-    const { s, strSec, count } = this.symtabLayout(idx);
-    this.load([idx, strSec.index]);
-    return { elf: this, section: idx, raw: this.data(idx), strtab: this.data(strSec.index), count, fileOffset: s.sh_offset };
+    const { str, count } = this.symtabLayout(idx);
+    this.load([idx, str]);
+    return { elf: this, section: idx, raw: this.data(idx), strtab: this.data(str), count, fileOffset: this.table.offset(idx) };
   }
 
   /** symtabLayout checks section `idx` as a symbol table (type, entry size, size, string table link). */
-  private symtabLayout(idx: number): { s: SectionHeader; strSec: SectionHeader; count: number } {
-    const s = this.section(idx);
-    if (s.sh_type !== SHT_SYMTAB && s.sh_type !== SHT_DYNSYM) {
-      throw this.error('ELF_NOT_SYMTAB', `section ${idx} '${s.name}' is not a symbol table`, s.headerOffset);
+  private symtabLayout(idx: number): { str: number; count: number } {
+    this.checkIndex(idx);
+    const t = this.table;
+    const type = t.type(idx), at = t.headerOffset(idx);
+    if (type !== SHT_SYMTAB && type !== SHT_DYNSYM) {
+      throw this.error('ELF_NOT_SYMTAB', `section ${idx} '${this.sectionName(idx)}' is not a symbol table`, at);
     }
     const L = LAYOUT[this.header.bits];
-    if (s.sh_entsize !== L.sym) {
-      throw this.error('ELF_BAD_ENTSIZE', `section ${idx} '${s.name}': sh_entsize ${s.sh_entsize}, expected ${L.sym}`, s.headerOffset);
+    const entsize = t.entsize(idx), size = t.size(idx), link = t.link(idx);
+    if (entsize !== L.sym) {
+      throw this.error('ELF_BAD_ENTSIZE', `section ${idx} '${this.sectionName(idx)}': sh_entsize ${entsize}, expected ${L.sym}`, at);
     }
-    if (s.sh_size % L.sym !== 0) {
-      throw this.error('ELF_BAD_SIZE', `section ${idx} '${s.name}': sh_size ${s.sh_size} is not a multiple of ${L.sym}`, s.headerOffset);
+    if (size % L.sym !== 0) {
+      throw this.error('ELF_BAD_SIZE', `section ${idx} '${this.sectionName(idx)}': sh_size ${size} is not a multiple of ${L.sym}`, at);
     }
-    const strSec = this.sections[s.sh_link];
-    if (strSec === undefined || strSec.sh_type !== SHT_STRTAB) {
-      throw this.error('ELF_BAD_LINK', `section ${idx} '${s.name}': sh_link ${s.sh_link} is not a string table`, s.headerOffset);
+    if (link >= t.count || t.type(link) !== SHT_STRTAB) {
+      throw this.error('ELF_BAD_LINK', `section ${idx} '${this.sectionName(idx)}': sh_link ${link} is not a string table`, at);
     }
-    return { s, strSec, count: s.sh_size / L.sym };
+    return { str: link, count: size / L.sym };
   }
 
   /** relocations returns a view of an SHT_REL or SHT_RELA section's entries. */
@@ -308,7 +342,7 @@ export class ElfFile {
     const members: number[] = [];
     for (let o = 4; o < d.length; o += 4) {
       const m = v.getUint32(o, le);
-      if (m >= this.sections.length) {
+      if (m >= this.table.count) {
         throw this.error('ELF_BAD_GROUP_MEMBER', `section ${index} '${s.name}': member ${m} is out of range`, s.sh_offset + o);
       }
       members.push(m);
@@ -319,6 +353,11 @@ export class ElfFile {
   /** sectionNameOf names a symbol's section for messages; reserved indexes print as numbers. */
   sectionName(index: number): string {
     return this.sections[index]?.name ?? `#${index}`;
+  }
+
+  /** sectionCount is the number of sections (sections.length, without making the headers) */
+  get sectionCount(): number {
+    return this.table.count;
   }
 }
 
@@ -338,10 +377,25 @@ function u64(v: DataView, off: number, le: boolean, file: string, what: string, 
   return hi * 0x100000000 + lo;
 }
 
-function parseHeader(file: string, src: ByteSource): ElfHeader {
-  if (src.size < 16) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF header`, 0);
-  // one read for e_ident and the rest of the header (the ELF64 header is the larger one)
-  const head = src.read(0, Math.min(src.size, LAYOUT[64].ehdr));
+/**
+ * Tail: the section header table read by parseHeader with what lies before it (up to NEARBY
+ * bytes, for parseSections) and one byte more: a read that comes back without that byte has
+ * reached the end of the file, which tells a FileSource its size (no stat).
+ */
+interface Tail {
+  /** file offset of bytes[0] */
+  at?: number;
+  bytes?: Uint8Array;
+}
+
+/** the largest section header table parseHeader reads before it knows the file's size */
+const TAIL_MAX = 1 << 20;
+
+function parseHeader(file: string, src: ByteSource, tail: Tail): ElfHeader {
+  // one read for e_ident and the rest of the header (the ELF64 header is the larger one); a
+  // source that can read up to its end is read before its size is asked for
+  const head = src.readUpTo !== undefined ? src.readUpTo(0, LAYOUT[64].ehdr) : src.read(0, Math.min(src.size, LAYOUT[64].ehdr));
+  if (head.length < 16) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF header`, 0);
   const ident = head.slice(0, 16);
   if (ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) {
     throw new ElfFormatError(file, 'ELF_BAD_MAGIC', 'not an ELF file (bad magic)', 0);
@@ -352,7 +406,7 @@ function parseHeader(file: string, src: ByteSource): ElfHeader {
   if (data !== ELFDATA2LSB && data !== ELFDATA2MSB) throw new ElfFormatError(file, 'ELF_BAD_DATA', `unknown ELF data encoding ${data}`, 5);
   const bits = cls === ELFCLASS64 ? 64 : 32;
   const L = LAYOUT[bits];
-  if (src.size < L.ehdr) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF${bits} header`, 0);
+  if (head.length < L.ehdr) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF${bits} header`, 0);
   const v = new DataView(head.buffer, head.byteOffset, L.ehdr);
   const le = data === ELFDATA2LSB;
   let e_entry: bigint, e_phoff: number, e_shoff: number, o: number;
@@ -379,6 +433,13 @@ function parseHeader(file: string, src: ByteSource): ElfHeader {
   if (e_shoff !== 0) {
     if (e_shentsize < L.shdr) {
       throw new ElfFormatError(file, 'ELF_BAD_SHENTSIZE', `e_shentsize ${e_shentsize} is smaller than an ELF${bits} section header (${L.shdr})`, o + 10);
+    }
+    if (src.readUpTo !== undefined && e_shnum !== 0 && e_shstrndx !== SHN_XINDEX) {
+      const before = Math.min(e_shoff, NEARBY), length = before + e_shnum * e_shentsize + 1;
+      if (length <= TAIL_MAX) {
+        tail.at = e_shoff - before;
+        tail.bytes = src.readUpTo(tail.at, length);
+      }
     }
     if (e_shoff + L.shdr > src.size) {
       throw new ElfFormatError(file, 'ELF_SHDR_PAST_EOF', `section header table at 0x${e_shoff.toString(16)} is past end of file (0x${src.size.toString(16)} bytes)`, bits === 64 ? 40 : 32);
@@ -439,76 +500,148 @@ class Section implements SectionHeader {
 /** sections whose contents are at most this far apart are read with one read (see ElfFile.load) */
 const NEARBY = 4096;
 
-function parseSections(file: string, src: ByteSource, h: ElfHeader): SectionHeader[] {
-  if (h.shnum === 0) return [];
+/**
+ * SectionTable: the section header table as read (the bytes stay where they were read: with an
+ * arena, like every view read, valid until it is reset), checked once by parseSections, fields
+ * decoded when asked for, with the section name table's bytes. It makes no object and no string
+ * per section: headers() makes the SectionHeader objects, with their names, for the callers that
+ * want them. A module read for its symbols alone needs three or four of its ~40–70 sections;
+ * making all their objects and names was most of what reading it allocated.
+ */
+class SectionTable {
+  private readonly is64: boolean;
+  private readonly le: boolean;
+  private readonly e_shoff: number;
+  private readonly e_shentsize: number;
+  /** the section name table's bytes (set by parseSections once checked); undefined when there is none: every name is '' */
+  names: Uint8Array | undefined;
+  constructor(readonly count: number, private readonly v: DataView, h: ElfHeader) {
+    this.is64 = h.bits === 64;
+    this.le = h.littleEndian;
+    this.e_shoff = h.e_shoff;
+    this.e_shentsize = h.e_shentsize;
+  }
+  /** a 32-bit field at `at` of section i's header */
+  private u32(i: number, at: number): number {
+    return this.v.getUint32(i * this.e_shentsize + at, this.le);
+  }
+  /** a 64-bit offset or size (checked below 2^53 by parseSections) at `at` of an ELF64 header */
+  private n64(i: number, at: number): number {
+    const o = i * this.e_shentsize + at, le = this.le;
+    return this.v.getUint32(o + (le ? 4 : 0), le) * 0x100000000 + this.v.getUint32(o + (le ? 0 : 4), le);
+  }
+  nameOffset(i: number): number { return this.u32(i, 0); }
+  type(i: number): number { return this.u32(i, 4); }
+  offset(i: number): number { return this.is64 ? this.n64(i, 24) : this.u32(i, 16); }
+  size(i: number): number { return this.is64 ? this.n64(i, 32) : this.u32(i, 20); }
+  link(i: number): number { return this.u32(i, this.is64 ? 40 : 24); }
+  entsize(i: number): number { return this.is64 ? this.n64(i, 56) : this.u32(i, 36); }
+  headerOffset(i: number): number { return this.e_shoff + i * this.e_shentsize; }
+
+  /** named returns the indexes of the sections called `name`, comparing bytes (names are latin1) */
+  named(name: string): number[] {
+    const out: number[] = [];
+    const b = this.names;
+    if (b === undefined || b.length === 0) {
+      if (name === '') for (let i = 0; i < this.count; i++) out.push(i);
+      return out;
+    }
+    const n = name.length;
+    for (let i = 0; i < this.count; i++) {
+      const o = this.nameOffset(i);
+      // checked when parsed: o < b.length and a NUL follows
+      if (o + n >= b.length || b[o + n] !== 0) continue;
+      let k = 0;
+      while (k < n && b[o + k] === name.charCodeAt(k)) k++;
+      if (k === n) out.push(i);
+    }
+    return out;
+  }
+
+  /** headers makes the SectionHeader objects, names decoded once as latin1 and sliced per section */
+  headers(): SectionHeader[] {
+    const b = this.names;
+    const text = b === undefined || b.length === 0 ? '' : latin1(b, 0, b.length);
+    const out: SectionHeader[] = [];
+    const le = this.le;
+    for (let i = 0; i < this.count; i++) {
+      const r = new Section(i, this.nameOffset(i), this.type(i), this.headerOffset(i));
+      if (this.is64) {
+        r.flagsLo = this.u32(i, le ? 8 : 12);
+        r.flagsHi = this.u32(i, le ? 12 : 8);
+        r.addrLo = this.u32(i, le ? 16 : 20);
+        r.addrHi = this.u32(i, le ? 20 : 16);
+        r.sh_info = this.u32(i, 44);
+        r.sh_addralign = this.n64(i, 48);
+      } else {
+        r.flagsLo = this.u32(i, 8);
+        r.addrLo = this.u32(i, 12);
+        r.sh_info = this.u32(i, 28);
+        r.sh_addralign = this.u32(i, 32);
+      }
+      r.sh_offset = this.offset(i);
+      r.sh_size = this.size(i);
+      r.sh_link = this.link(i);
+      r.sh_entsize = this.entsize(i);
+      if (text.length !== 0) r.name = text.slice(r.sh_name, text.indexOf('\0', r.sh_name));
+      out.push(r);
+    }
+    return out;
+  }
+}
+
+function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail): SectionTable {
+  if (h.shnum === 0) return new SectionTable(0, new DataView(new ArrayBuffer(0)), h);
   // linkers and objcopy put the section name table just before the header table: read a little
   // before it in the same read, saving a read per file when the names are there
   const tableSize = h.shnum * h.e_shentsize;
   const before = Math.min(h.e_shoff, NEARBY);
-  const window = src.read(h.e_shoff - before, before + tableSize);
+  // parseHeader's read when it holds the table (it does unless the file is too short, checked there)
+  const window = tail.bytes !== undefined && tail.at === h.e_shoff - before && tail.bytes.length >= before + tableSize
+    ? tail.bytes.subarray(0, before + tableSize) : src.read(h.e_shoff - before, before + tableSize);
   const table = window.subarray(before);
   const v = new DataView(table.buffer, table.byteOffset, table.byteLength);
   const le = h.littleEndian;
-  // built with name '' and named below in place: a spread copy per section showed up in profiles
-  const raw: Section[] = [];
-  for (let i = 0; i < h.shnum; i++) {
-    const o = i * h.e_shentsize;
-    const r = new Section(i, v.getUint32(o, le), v.getUint32(o + 4, le), h.e_shoff + o);
-    if (h.bits === 64) {
-      r.flagsLo = v.getUint32(o + (le ? 8 : 12), le);
-      r.flagsHi = v.getUint32(o + (le ? 12 : 8), le);
-      r.addrLo = v.getUint32(o + (le ? 16 : 20), le);
-      r.addrHi = v.getUint32(o + (le ? 20 : 16), le);
-      r.sh_offset = u64(v, o + 24, le, file, 'sh_offset', i);
-      r.sh_size = u64(v, o + 32, le, file, 'sh_size', i);
-      r.sh_link = v.getUint32(o + 40, le);
-      r.sh_info = v.getUint32(o + 44, le);
-      r.sh_addralign = u64(v, o + 48, le, file, 'sh_addralign', i);
-      r.sh_entsize = u64(v, o + 56, le, file, 'sh_entsize', i);
-    } else {
-      r.flagsLo = v.getUint32(o + 8, le);
-      r.addrLo = v.getUint32(o + 12, le);
-      r.sh_offset = v.getUint32(o + 16, le);
-      r.sh_size = v.getUint32(o + 20, le);
-      r.sh_link = v.getUint32(o + 24, le);
-      r.sh_info = v.getUint32(o + 28, le);
-      r.sh_addralign = v.getUint32(o + 32, le);
-      r.sh_entsize = v.getUint32(o + 36, le);
+  // the 64-bit offsets and sizes must be safe integers (u64 throws for the first that is not)
+  if (h.bits === 64) {
+    for (let i = 0; i < h.shnum; i++) {
+      const o = i * h.e_shentsize;
+      u64(v, o + 24, le, file, 'sh_offset', i);
+      u64(v, o + 32, le, file, 'sh_size', i);
+      u64(v, o + 48, le, file, 'sh_addralign', i);
+      u64(v, o + 56, le, file, 'sh_entsize', i);
     }
-    raw.push(r);
   }
+  const t = new SectionTable(h.shnum, v, h);
   // section names
   let names: Uint8Array | undefined;
   if (h.shstrndx !== SHN_UNDEF) {
-    const st = raw[h.shstrndx]!;
-    if (st.sh_type === SHT_NOBITS) {
-      throw new ElfFormatError(file, 'ELF_BAD_SHSTRTAB', `section name table ${h.shstrndx} has no contents (SHT_NOBITS)`, st.headerOffset);
+    const off = t.offset(h.shstrndx), size = t.size(h.shstrndx);
+    if (t.type(h.shstrndx) === SHT_NOBITS) {
+      throw new ElfFormatError(file, 'ELF_BAD_SHSTRTAB', `section name table ${h.shstrndx} has no contents (SHT_NOBITS)`, t.headerOffset(h.shstrndx));
     }
-    if (st.sh_offset + st.sh_size > src.size) {
-      throw new ElfFormatError(file, 'ELF_SECTION_PAST_EOF', `section name table ${h.shstrndx} extends past end of file`, st.headerOffset);
+    if (off + size > src.size) {
+      throw new ElfFormatError(file, 'ELF_SECTION_PAST_EOF', `section name table ${h.shstrndx} extends past end of file`, t.headerOffset(h.shstrndx));
     }
-    const at = st.sh_offset - (h.e_shoff - before);
-    names = at >= 0 && at + st.sh_size <= before ? window.subarray(at, at + st.sh_size) : src.read(st.sh_offset, st.sh_size);
+    const at = off - (h.e_shoff - before);
+    names = at >= 0 && at + size <= before ? window.subarray(at, at + size) : src.read(off, size);
   }
-  // decoded once as latin1 and sliced per section: a Buffer and a decode per name cost more
-  const nameText = names === undefined ? '' : latin1(names, 0, names.length);
-  for (const r of raw) {
-    let name = '';
-    if (names !== undefined) {
-      if (r.sh_name >= names.length && !(r.sh_name === 0 && names.length === 0)) {
-        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${r.index}: sh_name ${r.sh_name} is past the end of the section name table (${names.length} bytes)`, r.headerOffset);
+  // every name is checked here, as when each was decoded: in range, and NUL-terminated (at or
+  // before the table's last NUL)
+  if (names !== undefined) {
+    const lastNul = names.lastIndexOf(0);
+    for (let i = 0; i < h.shnum; i++) {
+      const sh_name = t.nameOffset(i);
+      if (sh_name >= names.length && !(sh_name === 0 && names.length === 0)) {
+        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${i}: sh_name ${sh_name} is past the end of the section name table (${names.length} bytes)`, t.headerOffset(i));
       }
-      if (names.length !== 0) {
-        const end = nameText.indexOf('\0', r.sh_name);
-        if (end < 0) {
-          throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${r.index}: name at sh_name ${r.sh_name} is not NUL-terminated`, r.headerOffset);
-        }
-        name = nameText.slice(r.sh_name, end);
+      if (names.length !== 0 && sh_name > lastNul) {
+        throw new ElfFormatError(file, 'ELF_BAD_STRTAB_INDEX', `section ${i}: name at sh_name ${sh_name} is not NUL-terminated`, t.headerOffset(i));
       }
     }
-    r.name = name;
   }
-  return raw;
+  t.names = names;
+  return t;
 }
 
 /** isDefinedShndx is true for st_shndx values that name a real section (not UNDEF, not reserved). */

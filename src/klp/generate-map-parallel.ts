@@ -50,6 +50,65 @@ export interface WorkerInput {
   shared: SharedArrayBuffer;
   /** where the worker posts ChunkMessage and EndMessage */
   port: MessagePort;
+  /** the worker's chunk ring (ChunkRing): RING bytes, then the count of bytes the main thread has written */
+  ring: SharedArrayBuffer;
+}
+
+/**
+ * the bytes of a worker's chunk ring. A worker puts each finished chunk in its ring and the main
+ * thread writes it from there, then says how far it has written: no buffer per chunk. (A buffer
+ * per chunk, transferred, stayed allocated until the main thread's next collection: 5–14 MiB of
+ * peak RSS on the full corpus; moving it back to the worker for reuse detached it on the main
+ * thread, which costs V8's detach protector there: +150 M instructions at -j 2 on cloud.) A
+ * chunk that does not fit goes as a copy. 4 MiB holds what a worker makes while the main thread
+ * reads vmlinux, the longest wait (~40 chunks of ~56 KB on the full corpus).
+ */
+export const RING = 4 << 20;
+
+/**
+ * ChunkRing is one side of a worker's ring: the worker puts chunks at increasing positions
+ * (`put`), the main thread frees them in the same order once written (`free`). Positions are byte
+ * counts since the start, modulo RING in the buffer; a chunk never wraps (the rest of the buffer
+ * is skipped).
+ */
+export class ChunkRing {
+  readonly bytes: Uint8Array;
+  /** the count of bytes the main thread has written (freed), counted like `head`: low, high 32 bits */
+  private readonly ctl: Int32Array;
+  private head = 0;
+  constructor(readonly sab: SharedArrayBuffer) {
+    this.bytes = new Uint8Array(sab, 0, RING);
+    this.ctl = new Int32Array(sab, RING, 2);
+  }
+  static create(): SharedArrayBuffer {
+    return new SharedArrayBuffer(RING + 8);
+  }
+  /** put copies a chunk in; returns its position and end, or undefined when it does not fit now */
+  put(b: Uint8Array): { at: number; end: number } | undefined {
+    const n = b.length;
+    let start = this.head;
+    let at = start % RING;
+    if (at + n > RING) {
+      start += RING - at;
+      at = 0;
+    }
+    if (n > RING || start + n - this.written() > RING) return undefined;
+    this.bytes.set(b, at);
+    this.head = start + n;
+    return { at, end: this.head };
+  }
+  /** free (main thread) records that everything up to `end` is written */
+  free(end: number): void {
+    // two 32-bit halves (Atomics has no Float64Array): low, then high; written() reads high,
+    // then low, so it may see less written than there is, never more
+    Atomics.store(this.ctl, 0, end % 0x100000000 | 0);
+    Atomics.store(this.ctl, 1, Math.floor(end / 0x100000000));
+  }
+  private written(): number {
+    const hi = Atomics.load(this.ctl, 1);
+    const lo = Atomics.load(this.ctl, 0) >>> 0;
+    return hi * 0x100000000 + lo;
+  }
 }
 
 /** the plan, sent once the main thread has it */
@@ -60,7 +119,12 @@ export interface WorkerPlan {
 /** one finished chunk of modules: its bytes (transferred) and line count */
 export interface ChunkMessage {
   chunk: number;
-  bytes: Uint8Array;
+  /** the bytes, when they did not fit in the ring (a copy) */
+  bytes?: Uint8Array;
+  /** else where they are in the ring: at, length, and the ring position after them */
+  at?: number;
+  length?: number;
+  ringEnd?: number;
   lines: number;
 }
 
@@ -114,21 +178,23 @@ export function runChunks(ctx: MapContext, modules: readonly ModuleEntry[], shar
 interface Started {
   worker: Worker;
   port: MessagePort;
+  ring: ChunkRing;
   /** its EndMessage, once received */
   end?: EndMessage;
   /** set when it exited or failed without an EndMessage */
   lost?: Error;
 }
 
-function startWorker(input: Omit<WorkerInput, 'port'>): Started {
+function startWorker(input: Omit<WorkerInput, 'port' | 'ring'>): Started {
   const { port1, port2 } = new MessageChannel();
+  const ring = ChunkRing.create();
   // no `argv` option: the bundled bin knows it runs as this worker by a process.argv of two
   // entries (scripts/bundle.mjs; test/integration/bundle.test.ts runs -j 2 through it)
   const worker = new Worker(new URL('./generate-map-worker.js', import.meta.url), {
-    workerData: { ...input, port: port2 } satisfies WorkerInput,
+    workerData: { ...input, port: port2, ring } satisfies WorkerInput,
     transferList: [port2],
   });
-  const s: Started = { worker, port: port1 };
+  const s: Started = { worker, port: port1, ring: new ChunkRing(ring) };
   worker.once('error', (e) => (s.lost ??= e));
   worker.once('exit', (code) => (s.lost ??= new Error(`symbol map worker thread exited (code ${code}) without a result`)));
   return s;
@@ -143,22 +209,25 @@ class Merge {
   lines = 0;
   /** what writing threw: nothing more is written */
   error: unknown;
-  private readonly waiting = new Map<number, { bytes: Uint8Array; lines: number }>();
+  private readonly waiting = new Map<number, { bytes: Uint8Array; lines: number; done?: (() => void) | undefined }>();
   constructor(private readonly total: number, private readonly write: (bytes: Uint8Array) => void) {}
-  /** add takes chunk c; `owned` bytes are not reused by the caller (a transferred buffer) */
-  add(c: number, bytes: Uint8Array, lines: number, owned: boolean): void {
+  /**
+   * add takes chunk c; `owned` bytes are not reused by the caller (a transferred buffer, a worker's
+   * ring), and `done` (optional) is called once they are written
+   */
+  add(c: number, bytes: Uint8Array, lines: number, owned: boolean, done?: () => void): void {
     if (this.error !== undefined) return;
     if (c !== this.next) {
-      this.waiting.set(c, { bytes: owned ? bytes : bytes.slice(), lines });
+      this.waiting.set(c, owned ? { bytes, lines, done } : { bytes: bytes.slice(), lines });
       return;
     }
-    this.emit(bytes, lines);
+    this.emit(bytes, lines, done);
     for (let w = this.waiting.get(this.next); w !== undefined; w = this.waiting.get(this.next)) {
       this.waiting.delete(this.next);
-      this.emit(w.bytes, w.lines);
+      this.emit(w.bytes, w.lines, w.done);
     }
   }
-  private emit(bytes: Uint8Array, lines: number): void {
+  private emit(bytes: Uint8Array, lines: number, done: (() => void) | undefined): void {
     if (this.error !== undefined) return;
     try {
       this.write(bytes);
@@ -169,6 +238,7 @@ class Merge {
     }
     this.lines += lines;
     this.next++;
+    done?.();
   }
   get complete(): boolean {
     return this.next === this.total;
@@ -178,7 +248,11 @@ class Merge {
 /** take handles a message from a worker: a chunk goes to the merge, the end is recorded */
 function take(s: Started, m: ChunkMessage | EndMessage, merge: Merge): void {
   if ('end' in m) s.end = m;
-  else merge.add(m.chunk, m.bytes, m.lines, true);
+  else if (m.bytes !== undefined) merge.add(m.chunk, m.bytes, m.lines, true);
+  else {
+    const end = m.ringEnd!;
+    merge.add(m.chunk, s.ring.bytes.subarray(m.at!, m.at! + m.length!), m.lines, true, () => s.ring.free(end));
+  }
 }
 
 /** poll takes every message the workers have posted so far, without waiting */

@@ -49,8 +49,11 @@ export interface ModuleEntry {
   base: string;
   /** kernel form (dashes become underscores): the ext object line */
   kname: string;
-  /** `file` is a symlink planTree did not follow (openModule does, and falls back if it is dangling) */
-  linked?: boolean;
+  /**
+   * `file` was found in its directory's listing and not stat'ed (a symlink, or any kind of entry):
+   * openModule opens it, and falls back to the next candidate if it does not open as a file
+   */
+  unchecked?: boolean;
 }
 
 export interface TreePlan {
@@ -155,54 +158,49 @@ function exists(p: string): boolean {
   return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
-/** what FileProbe.kind found: nothing, a regular file, or a symlink it did not follow */
-const enum Found { None, File, Link }
-
 /**
- * FileProbe answers exists() for many paths in few directories with one readdir per directory
- * instead of a stat per path: planning probes three paths per module (.mod, .o, .ko), 3,400 stats
- * on the cloud corpus (~15 ms) against ~200 readdirs. A symlink is reported as such, unfollowed:
- * the caller decides whether it needs a stat (a debug package's modules can all be links, one
- * stat each, ~30 ms on 4,230 modules). An unreadable directory falls back to exists().
+ * FileProbe answers "is it there" for many paths in few directories with one readdir per
+ * directory instead of a stat per path: planning probes three paths per module (.mod, .o, .ko),
+ * 3,400 stats on the cloud corpus (~15 ms) against ~200 readdirs. It lists names only (no
+ * Dirent per entry): a listed name is reported unchecked, of whatever type, and the caller stats
+ * or opens it (a debug package's modules can all be links; openModule falls back when one does
+ * not open as a file). An unreadable directory falls back to a stat per path (exists()).
  */
 class FileProbe {
-  private readonly dirs = new Map<string, Map<string, fs.Dirent> | null>();
-  kind(dir: string, name: string): Found {
+  private readonly dirs = new Map<string, Set<string> | null>();
+  /** found tells whether `dir` lists `name` (Listed: not stat'ed), or holds it as a regular file (File: stat'ed) */
+  found(dir: string, name: string): Found {
     let list = this.dirs.get(dir);
     if (list === undefined) {
       try {
-        list = new Map(fs.readdirSync(dir, { withFileTypes: true }).map((e) => [e.name, e]));
+        list = new Set(fs.readdirSync(dir));
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        list = code === 'ENOENT' || code === 'ENOTDIR' ? new Map() : null;
+        list = code === 'ENOENT' || code === 'ENOTDIR' ? new Set() : null;
       }
       this.dirs.set(dir, list);
     }
     if (list === null) return exists(path.join(dir, name)) ? Found.File : Found.None;
-    const e = list.get(name);
-    if (e === undefined) return Found.None;
-    return e.isFile() ? Found.File : e.isSymbolicLink() ? Found.Link : Found.None;
-  }
-  /** isFile tells whether `dir`/`name` is a regular file or a symlink to one (stat follows it) */
-  isFile(dir: string, name: string): boolean {
-    const k = this.kind(dir, name);
-    return k === Found.File || (k === Found.Link && exists(path.join(dir, name)));
+    return list.has(name) ? Found.Listed : Found.None;
   }
 }
+
+/** what FileProbe.found found: nothing, a regular file, or a name in its directory's listing */
+const enum Found { None, File, Listed }
 
 /** the files a module may be read from, in the recipe's order of preference (.o, else .ko) */
 const MODULE_EXTS = ['.o', '.ko', '.ko.zst', '.ko.xz', '.ko.gz'];
 
 /**
  * moduleFile picks the file of a module `dir`/`name` (no extension), as the recipe's
- * `[ -e $name.o ] || obj=$name.ko`, or undefined. A symlink is taken without following it
- * (`linked`): openModule follows it when it opens the file, and falls back (resolveModuleFile)
- * if it leads nowhere.
+ * `[ -e $name.o ] || obj=$name.ko`, or undefined. A name found in the directory's listing is
+ * taken unchecked (`unchecked`: a symlink, or anything else): openModule opens it, and falls
+ * back (resolveModuleFile) if it does not open as a file.
  */
-function moduleFile(probe: FileProbe, dir: string, name: string): { ext: string; linked: boolean } | undefined {
+function moduleFile(probe: FileProbe, dir: string, name: string): { ext: string; unchecked: boolean } | undefined {
   for (const ext of MODULE_EXTS) {
-    const k = probe.kind(dir, name + ext);
-    if (k !== Found.None) return { ext, linked: k === Found.Link };
+    const k = probe.found(dir, name + ext);
+    if (k !== Found.None) return { ext, unchecked: k === Found.Listed };
   }
   return undefined;
 }
@@ -263,14 +261,15 @@ export function planTree(dir: string | KernelTree): TreePlan {
       livepatch.push({ entry, why: 'listed in modules.livepatch' });
       continue;
     }
-    if (probe.isFile(dir, name + '.mod') && modFileSaysLivepatch(abs + '.mod')) {
+    // (modFileSaysLivepatch stats the .mod: a listed name that is not a file says nothing)
+    if (probe.found(dir, name + '.mod') !== Found.None && modFileSaysLivepatch(abs + '.mod')) {
       livepatch.push({ entry, why: `${stem}.mod has the LIVEPATCH marker` });
       continue;
     }
     const f = moduleFile(probe, dir, name);
     if (f === undefined) throw missingModule(objtree, entry, stem);
     const base = stem.slice(stem.lastIndexOf('/') + 1);
-    modules.push({ entry, stem, file: abs + f.ext, base, kname: kernelModuleName(stem), ...(f.linked ? { linked: true } : {}) });
+    modules.push({ entry, stem, file: abs + f.ext, base, kname: kernelModuleName(stem), ...(f.unchecked ? { unchecked: true } : {}) });
   }
   return { objtree, vmlinux, modules, livepatch, tree };
 }
@@ -313,19 +312,20 @@ function openObject(file: string): ElfFile {
 }
 
 /**
- * openModule opens a module's file. A symlink planTree took unfollowed that cannot be opened
- * (dangling, or a link to a directory) is resolved as the recipe's `[ -e ]` would have: the
- * next existing candidate (m.file is updated), or TREE_MODULE_MISSING.
+ * openModule opens a module's file. One planTree took unchecked from a directory listing that
+ * does not open as a file (a dangling link, a directory) is resolved as the recipe's `[ -e ]`
+ * would have: the next candidate that is a file (m.file is updated), or TREE_MODULE_MISSING;
+ * when it is a file after all, its own error stands.
  */
 function openModule(objtree: string, m: ModuleEntry): ElfFile {
-  if (m.linked !== true) return openObject(m.file);
+  if (m.unchecked !== true) return openObject(m.file);
   try {
     return openObject(m.file);
   } catch (e) {
     const real = resolveModuleFile(objtree, m);
     if (real === m.file) throw e;
     m.file = real;
-    m.linked = false;
+    m.unchecked = false;
     return openObject(real);
   }
 }

@@ -25,7 +25,7 @@ export function modinfoHasLivepatch(modinfo: Uint8Array): boolean {
   return false;
 }
 
-/** hasLivepatchTag looks at every `.modinfo` section of a file. */
+/** hasLivepatchTag looks at every `.modinfo` section of a file (found by name: no section objects made). */
 export function hasLivepatchTag(elf: ElfFile): boolean {
-  return elf.sections.some((s) => s.name === '.modinfo' && modinfoHasLivepatch(elf.data(s.index)));
+  return elf.findSectionsByName('.modinfo').some((i) => modinfoHasLivepatch(elf.data(i)));
 }
