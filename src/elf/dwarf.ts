@@ -475,100 +475,51 @@ class Cursor {
  * findAbbrev scans an abbreviation table from `start` for the first entry with `code` and returns
  * where the entry continues (after its code), or -1 when the table ends first or runs off the
  * section (the caller then reads the table with bounds-checked cursors, which name the error).
- * A plain byte loop: this runs over most of every unit's table in a vmlinux (the unit DIE's
- * code comes late). Attribute and form pairs of one byte each, nearly all of them, take one
- * step; longer ones go through abbrevPair.
+ * A plain byte loop: this runs over every unit's table in a vmlinux. (A version with a one-step
+ * path for one-byte attribute and form pairs and helpers for the rest ran faster warm, but took
+ * 1.5x the instructions in a process that scans each table once: callgrind, a vmlinux's 2,401.)
  */
 function findAbbrev(d: Uint8Array, start: number, code: number): number {
   const n = d.length;
   let p = start;
   for (;;) {
     // code (uleb), then tag (uleb), children (1 byte), then (attribute, form) uleb pairs up to 0, 0
-    if (p >= n) return -1;
-    let k = d[p]!;
-    if (k < 0x80) {
-      p++;
-    } else {
-      k = lebAt(d, p);
-      if (k < 0) return -1;
-      p = lebEnd;
+    let k = 0, mul = 1, b = 0x80;
+    while ((b & 0x80) !== 0) {
+      if (p >= n || mul > 2 ** 49) return -1;
+      b = d[p++]!;
+      k += (b & 0x7f) * mul;
+      mul *= 128;
     }
     if (k === 0) return -1;
     if (k === code) return p;
     do {
       if (p >= n) return -1;
-    } while (d[p++]! >= 0x80);
+    } while ((d[p++]! & 0x80) !== 0);
     p++;
     for (;;) {
-      if (p + 1 >= n) return -1;
-      const a = d[p]!, f = d[p + 1]!;
-      if ((a | f) < 0x80) {
-        p += 2;
-        if ((a | f) === 0) break;
-        if (f === F_implicit_const) {
-          do {
-            if (p >= n) return -1;
-          } while (d[p++]! >= 0x80);
-        }
-        continue;
+      let attrBits = 0, form = 0, sh = 0; // of the attribute only "is it 0" matters
+      do {
+        if (p >= n || sh > 49) return -1;
+        b = d[p++]!;
+        attrBits |= b & 0x7f;
+        sh += 7;
+      } while ((b & 0x80) !== 0);
+      let fmul = 1;
+      do {
+        if (p >= n || fmul > 2 ** 28) return -1;
+        b = d[p++]!;
+        form += (b & 0x7f) * fmul;
+        fmul *= 128;
+      } while ((b & 0x80) !== 0);
+      if (attrBits === 0 && form === 0) break;
+      if (form === F_implicit_const) {
+        do {
+          if (p >= n) return -1;
+        } while ((d[p++]! & 0x80) !== 0);
       }
-      const q = abbrevPair(d, p);
-      if (q === -1) return -1;
-      if (q < -1) {
-        p = -2 - q;
-        break;
-      }
-      p = q;
     }
   }
-}
-
-/** set by lebAt: where the value it decoded ends */
-let lebEnd = 0;
-
-/** lebAt decodes the ULEB128 at p (exact up to 2^49, else -1; -1 also when it runs off d) */
-function lebAt(d: Uint8Array, p: number): number {
-  let v = 0, mul = 1;
-  for (;;) {
-    if (p >= d.length || mul > 2 ** 49) return -1;
-    const b = d[p++]!;
-    v += (b & 0x7f) * mul;
-    mul *= 128;
-    if (b < 0x80) {
-      lebEnd = p;
-      return v;
-    }
-  }
-}
-
-/**
- * abbrevPair steps over one attribute, form pair at p (and an implicit constant): returns where
- * the next pair starts, -2 - end for the 0, 0 that ends the entry, -1 when it runs off d.
- * Of the attribute only "is it 0" matters.
- */
-function abbrevPair(d: Uint8Array, p: number): number {
-  const n = d.length;
-  let attrBits = 0, form = 0, sh = 0, b = 0;
-  do {
-    if (p >= n || sh > 49) return -1;
-    b = d[p++]!;
-    attrBits |= b & 0x7f;
-    sh += 7;
-  } while ((b & 0x80) !== 0);
-  let fmul = 1;
-  do {
-    if (p >= n || fmul > 2 ** 28) return -1;
-    b = d[p++]!;
-    form += (b & 0x7f) * fmul;
-    fmul *= 128;
-  } while ((b & 0x80) !== 0);
-  if (attrBits === 0 && form === 0) return -2 - p;
-  if (form === F_implicit_const) {
-    do {
-      if (p >= n) return -1;
-    } while ((d[p++]! & 0x80) !== 0);
-  }
-  return p;
 }
 
 /**
@@ -622,9 +573,10 @@ const HEAD_BYTES = 256, HEAD_BYTES_MORE = 4096;
 /**
  * string reads (see resolveStrings): a string is read with the STRING_PAD bytes from its offset
  * and STRING_BEFORE before it (where gcc puts the unit's DW_AT_comp_dir, just before its name);
- * strings whose span is at most STRING_DENSE bytes per string are read with one read
+ * strings whose span is at most STRING_DENSE bytes per string, or STRING_SPAN in all (one read
+ * costs about as much as copying that many more bytes), are read with one read
  */
-const STRING_PAD = 256, STRING_BEFORE = 128, STRING_DENSE = 1024;
+const STRING_PAD = 256, STRING_BEFORE = 128, STRING_DENSE = 1024, STRING_SPAN = 8192;
 
 /** how much of a range list section codeRanges reads at a list's offset first */
 const RANGES_WINDOW = 256;
@@ -936,7 +888,7 @@ export class DwarfInfo {
 
   /**
    * resolveStrings reads the strings `refs` name (undefined entries give undefined). A string
-   * section is not read whole: when the strings lie close together (a one-unit module's two; a
+   * section is not read whole: when the strings lie close together (a small module's; a
    * vmlinux's thousands) the span from the first to the last is read at once; else each string
    * is read in a small window around it (which usually holds its unit's other string too), and
    * a string longer than that in growing windows. Compressed sections are inflated whole.
@@ -978,7 +930,7 @@ export class DwarfInfo {
     if (s.sh_offset + size > this.elf.size) throw this.elf.error('ELF_SECTION_PAST_EOF', `section ${s.index} '${s.name}': contents extend past end of file`, s.headerOffset);
     // one read for the whole span when the strings are dense in it, else windows
     const spanEnd = Math.min(size, max + STRING_PAD);
-    const dense = spanEnd - min <= count * STRING_DENSE;
+    const dense = spanEnd - min <= Math.max(STRING_SPAN, count * STRING_DENSE);
     let wStart = 0, wEnd = 0, w: Uint8Array | undefined;
     if (dense) {
       wStart = min;
