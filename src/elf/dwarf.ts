@@ -167,13 +167,20 @@ class RelocRun {
   }
 }
 
-/** RelocSpan answers lookups at increasing offsets from runs read once (see RelocIndex.span). */
+/**
+ * RelocSpan answers lookups at increasing offsets from runs read once (see RelocIndex.span). The
+ * runs are not checked when read: the walk to each answer compares every entry it passes with
+ * the one before, and a table found out of order is searched as LazyRelocs.find does then.
+ */
 class RelocSpan {
   private readonly at: number[];
+  /** r_offset of the entry before at[t] (-1: none yet) */
+  private readonly prev: number[];
   private last = -1;
   constructor(private readonly runs: (RelocRun | undefined)[], private readonly tabs: readonly LazyRelocs[], private readonly index: RelocIndex,
     private readonly symtab: SymbolTable) {
     this.at = runs.map(() => 0);
+    this.prev = runs.map(() => -1);
   }
   find(off: number): Reloc | undefined {
     const tabs = this.tabs;
@@ -187,11 +194,25 @@ class RelocSpan {
         if (x !== undefined) return x;
         continue;
       }
-      let p = this.at[t]!;
+      let p = this.at[t]!, prev = this.prev[t]!, o = -1, sorted = true;
       const n = r.n;
-      while (p < n && r.off(p) < off) p++;
+      while (p < n && (o = r.off(p)) < off) {
+        if (o < prev) {
+          sorted = false;
+          break;
+        }
+        prev = o;
+        p++;
+      }
+      if (!sorted || (p < n && o < prev)) {
+        this.runs[t] = undefined;
+        const x = tabs[t]!.findUnsorted(off, this.symtab);
+        if (x !== undefined) return x;
+        continue;
+      }
       this.at[t] = p;
-      if (p < n && r.off(p) === off) return tabs[t]!.entry(r, p, this.symtab);
+      this.prev[t] = prev;
+      if (p < n && o === off) return tabs[t]!.entry(r, p, this.symtab);
     }
     return undefined;
   }
@@ -305,7 +326,7 @@ class LazyRelocs {
     return { run: hiRun, k: 0 };
   }
 
-  /** run reads the entries with offsets in [from, to) in one read (undefined: out of order) */
+  /** run reads the entries with offsets in [from, to) in one read, unchecked (undefined: out of order) */
   run(from: number, to: number): RelocRun | undefined {
     if (this.sorted !== undefined) return undefined;
     const a = this.lowerBound(from);
@@ -313,7 +334,13 @@ class LazyRelocs {
     const b = this.lowerBound(to);
     if (b === undefined) return undefined;
     const i = a.run === undefined ? this.count : a.run.first + a.k, j = b.run === undefined ? this.count : b.run.first + b.k;
-    return this.read(i, j - i);
+    return this.load(i, j - i);
+  }
+
+  /** findUnsorted is find for a table a reader has found out of order */
+  findUnsorted(at: number, st: SymbolTable): Reloc | undefined {
+    this.sortAll();
+    return this.find(at, st);
   }
 
   /** entry decodes entry k of a run */
@@ -475,51 +502,103 @@ class Cursor {
  * findAbbrev scans an abbreviation table from `start` for the first entry with `code` and returns
  * where the entry continues (after its code), or -1 when the table ends first or runs off the
  * section (the caller then reads the table with bounds-checked cursors, which name the error).
- * A plain byte loop: this runs over every unit's table in a vmlinux. (A version with a one-step
- * path for one-byte attribute and form pairs and helpers for the rest ran faster warm, but took
- * 1.5x the instructions in a process that scans each table once: callgrind, a vmlinux's 2,401.)
+ * A plain byte loop: this runs over most of every unit's table (the unit DIE's code comes
+ * late). Attribute and form pairs of one byte each take one step; longer ones (43% of a
+ * vmlinux's entries have one) go through abbrevPair. In a cloud ext run (callgrind, JIT code
+ * named by --perf-basic-prof) the scan took 252M instructions against 289M for a loop that
+ * decodes every value in full, though the latter is cheaper in a microbenchmark of one pass
+ * over a vmlinux's tables.
  */
 function findAbbrev(d: Uint8Array, start: number, code: number): number {
   const n = d.length;
   let p = start;
   for (;;) {
     // code (uleb), then tag (uleb), children (1 byte), then (attribute, form) uleb pairs up to 0, 0
-    let k = 0, mul = 1, b = 0x80;
-    while ((b & 0x80) !== 0) {
-      if (p >= n || mul > 2 ** 49) return -1;
-      b = d[p++]!;
-      k += (b & 0x7f) * mul;
-      mul *= 128;
+    if (p >= n) return -1;
+    let k = d[p]!;
+    if (k < 0x80) {
+      p++;
+    } else {
+      k = lebAt(d, p);
+      if (k < 0) return -1;
+      p = lebEnd;
     }
     if (k === 0) return -1;
     if (k === code) return p;
     do {
       if (p >= n) return -1;
-    } while ((d[p++]! & 0x80) !== 0);
+    } while (d[p++]! >= 0x80);
     p++;
     for (;;) {
-      let attrBits = 0, form = 0, sh = 0; // of the attribute only "is it 0" matters
-      do {
-        if (p >= n || sh > 49) return -1;
-        b = d[p++]!;
-        attrBits |= b & 0x7f;
-        sh += 7;
-      } while ((b & 0x80) !== 0);
-      let fmul = 1;
-      do {
-        if (p >= n || fmul > 2 ** 28) return -1;
-        b = d[p++]!;
-        form += (b & 0x7f) * fmul;
-        fmul *= 128;
-      } while ((b & 0x80) !== 0);
-      if (attrBits === 0 && form === 0) break;
-      if (form === F_implicit_const) {
-        do {
-          if (p >= n) return -1;
-        } while ((d[p++]! & 0x80) !== 0);
+      if (p + 1 >= n) return -1;
+      const a = d[p]!, f = d[p + 1]!;
+      if ((a | f) < 0x80) {
+        p += 2;
+        if ((a | f) === 0) break;
+        if (f === F_implicit_const) {
+          do {
+            if (p >= n) return -1;
+          } while (d[p++]! >= 0x80);
+        }
+        continue;
       }
+      const q = abbrevPair(d, p);
+      if (q === -1) return -1;
+      if (q < -1) {
+        p = -2 - q;
+        break;
+      }
+      p = q;
     }
   }
+}
+
+/** set by lebAt: where the value it decoded ends */
+let lebEnd = 0;
+
+/** lebAt decodes the ULEB128 at p (exact up to 2^49, else -1; -1 also when it runs off d) */
+function lebAt(d: Uint8Array, p: number): number {
+  let v = 0, mul = 1;
+  for (;;) {
+    if (p >= d.length || mul > 2 ** 49) return -1;
+    const b = d[p++]!;
+    v += (b & 0x7f) * mul;
+    mul *= 128;
+    if (b < 0x80) {
+      lebEnd = p;
+      return v;
+    }
+  }
+}
+
+/**
+ * abbrevPair steps over one attribute, form pair at p (and an implicit constant): returns where
+ * the next pair starts, -2 - end for the 0, 0 that ends the entry, -1 when it runs off d.
+ * Of the attribute only "is it 0" matters.
+ */
+function abbrevPair(d: Uint8Array, p: number): number {
+  const n = d.length;
+  let attrBits = 0, form = 0, sh = 0, b = 0;
+  do {
+    if (p >= n || sh > 49) return -1;
+    b = d[p++]!;
+    attrBits |= b & 0x7f;
+    sh += 7;
+  } while ((b & 0x80) !== 0);
+  let fmul = 1;
+  do {
+    if (p >= n || fmul > 2 ** 28) return -1;
+    b = d[p++]!;
+    form += (b & 0x7f) * fmul;
+    fmul *= 128;
+  } while ((b & 0x80) !== 0);
+  if (attrBits === 0 && form === 0) return -2 - p;
+  if (form === F_implicit_const) {
+    do {
+      if (p >= n) return -1;
+    } while ((d[p++]! & 0x80) !== 0);
+  }
+  return p;
 }
 
 /**
