@@ -143,13 +143,6 @@ class RelocIndex {
     }
     return undefined;
   }
-  /**
-   * span returns a lookup for the relocations of [from, to) of .debug_info, read with one read per
-   * table: for a walk that asks for increasing offsets (definedAddresses).
-   */
-  span(from: number, to: number): RelocSpan {
-    return new RelocSpan(this.tabs.map((t) => t.run(from, to)), this.tabs, this, this.symtab);
-  }
 }
 
 /** relocations read per search step (24 bytes each in ELF64 RELA) */
@@ -164,57 +157,6 @@ class RelocRun {
     const o = k * this.entsize, v = this.v, le = this.le;
     if (!this.is64) return v.getUint32(o, le);
     return v.getUint32(o + (le ? 4 : 0), le) * 0x100000000 + v.getUint32(o + (le ? 0 : 4), le);
-  }
-}
-
-/**
- * RelocSpan answers lookups at increasing offsets from runs read once (see RelocIndex.span). The
- * runs are not checked when read: the walk to each answer compares every entry it passes with
- * the one before, and a table found out of order is searched as LazyRelocs.find does then.
- */
-class RelocSpan {
-  private readonly at: number[];
-  /** r_offset of the entry before at[t] (-1: none yet) */
-  private readonly prev: number[];
-  private last = -1;
-  constructor(private readonly runs: (RelocRun | undefined)[], private readonly tabs: readonly LazyRelocs[], private readonly index: RelocIndex,
-    private readonly symtab: SymbolTable) {
-    this.at = runs.map(() => 0);
-    this.prev = runs.map(() => -1);
-  }
-  find(off: number): Reloc | undefined {
-    const tabs = this.tabs;
-    // a run could not be read in order (table out of order), or the walk went back: search
-    if (off < this.last) return this.index.find(off);
-    this.last = off;
-    for (let t = 0; t < this.runs.length; t++) {
-      const r = this.runs[t];
-      if (r === undefined) {
-        const x = tabs[t]!.find(off, this.symtab);
-        if (x !== undefined) return x;
-        continue;
-      }
-      let p = this.at[t]!, prev = this.prev[t]!, o = -1, sorted = true;
-      const n = r.n;
-      while (p < n && (o = r.off(p)) < off) {
-        if (o < prev) {
-          sorted = false;
-          break;
-        }
-        prev = o;
-        p++;
-      }
-      if (!sorted || (p < n && o < prev)) {
-        this.runs[t] = undefined;
-        const x = tabs[t]!.findUnsorted(off, this.symtab);
-        if (x !== undefined) return x;
-        continue;
-      }
-      this.at[t] = p;
-      this.prev[t] = prev;
-      if (p < n && o === off) return tabs[t]!.entry(r, p, this.symtab);
-    }
-    return undefined;
   }
 }
 
@@ -324,23 +266,6 @@ class LazyRelocs {
       w = undefined;
     }
     return { run: hiRun, k: 0 };
-  }
-
-  /** run reads the entries with offsets in [from, to) in one read, unchecked (undefined: out of order) */
-  run(from: number, to: number): RelocRun | undefined {
-    if (this.sorted !== undefined) return undefined;
-    const a = this.lowerBound(from);
-    if (a === undefined) return undefined;
-    const b = this.lowerBound(to);
-    if (b === undefined) return undefined;
-    const i = a.run === undefined ? this.count : a.run.first + a.k, j = b.run === undefined ? this.count : b.run.first + b.k;
-    return this.load(i, j - i);
-  }
-
-  /** findUnsorted is find for a table a reader has found out of order */
-  findUnsorted(at: number, st: SymbolTable): Reloc | undefined {
-    this.sortAll();
-    return this.find(at, st);
   }
 
   /** entry decodes entry k of a run */
@@ -1252,8 +1177,6 @@ export class DwarfInfo {
     const out: DwarfAddress[] = [];
     const c = this.cursor(u.offset, u.end - u.offset, u.end);
     c.pos = u.dieOffset;
-    // the unit's relocations, read at once: the walk asks for them in increasing offsets
-    const rs = this.relocs?.span(u.offset, u.end);
     const plans: (DiePlan | undefined)[] = [];
     while (c.pos < u.end) {
       const where = c.pos;
@@ -1279,7 +1202,7 @@ export class DwarfInfo {
         }
         continue;
       }
-      const next = this.definingDie(c, u, plan.ab, rs, out);
+      const next = this.definingDie(c, u, plan.ab, out);
       if (next > 0) c.pos = next;
     }
     return out;
@@ -1289,7 +1212,7 @@ export class DwarfInfo {
    * definingDie reads a DIE that can define an address (its address goes to `out`) or be
    * stepped over; returns where the walk goes on when it names a sibling further on, else 0.
    */
-  private definingDie(c: Cursor, u: DwarfUnit, ab: Abbrev, rs: RelocSpan | undefined, out: DwarfAddress[]): number {
+  private definingDie(c: Cursor, u: DwarfUnit, ab: Abbrev, out: DwarfAddress[]): number {
     const wantPc = ab.tag === DW_TAG_subprogram, wantLoc = ab.tag === DW_TAG_variable;
     const typeTree = ab.children && TYPE_TAGS.has(ab.tag);
     let sibling = 0;
@@ -1299,14 +1222,14 @@ export class DwarfInfo {
       if (typeTree && attr === DW_AT_sibling && form >= F_ref1 && form <= F_ref_udata) {
         sibling = form === F_ref_udata ? c.uleb() : form === F_ref8 ? c.u64() : c.fixed(form === F_ref1 ? 1 : form === F_ref2 ? 2 : 4);
       } else if (wantPc && attr === DW_AT_low_pc && form === F_addr) {
-        out.push(this.address(c, u.addressSize, rs));
+        out.push(this.address(c, u.addressSize));
       } else if (wantLoc && attr === DW_AT_location && (form === F_exprloc || form === F_block1 || form === F_block)) {
         const len = form === F_block1 ? c.u8() : c.uleb();
         const start = c.pos;
         c.need(len);
         if (len === 1 + u.addressSize && c.byte(start) === DW_OP_addr) {
           c.pos = start + 1;
-          out.push(this.address(c, u.addressSize, rs));
+          out.push(this.address(c, u.addressSize));
         }
         c.pos = start + len;
       } else {
@@ -1346,11 +1269,11 @@ export class DwarfInfo {
     return { ab, skip: Int32Array.from(ops) };
   }
 
-  /** address reads an address-size field, relocated when the file is ET_REL (from `rs` when given). */
-  private address(c: Cursor, size: number, rs?: RelocSpan): DwarfAddress {
+  /** address reads an address-size field, relocated when the file is ET_REL. */
+  private address(c: Cursor, size: number): DwarfAddress {
     const at = c.pos;
     const raw = c.bigAddr(size);
-    const r = rs !== undefined ? rs.find(at) : this.relocs?.find(at);
+    const r = this.relocs?.find(at);
     if (r !== undefined) return this.relocValue(r, raw, at);
     return { section: -1, value: raw };
   }
