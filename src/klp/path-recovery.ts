@@ -79,21 +79,31 @@ export function cuSourcePath(name: string, compDir: string | undefined): string 
   return n === '.' || n === '' ? undefined : n;
 }
 
-function addressKey(section: number, value: bigint): string {
-  return `${section}:${value}`;
+/** AddressSet holds addresses as (section, value) pairs: values per section */
+class AddressSet {
+  private readonly by = new Map<number, Set<bigint>>();
+  add(section: number, value: bigint): void {
+    let s = this.by.get(section);
+    if (s === undefined) this.by.set(section, (s = new Set()));
+    s.add(value);
+  }
+  has(section: number, value: bigint): boolean {
+    return this.by.get(section)?.has(value) === true;
+  }
 }
 
-/** symbolKeys lists where a group's functions and objects are, keyed as DWARF addresses are. */
-function symbolKeys(st: SymbolTable, g: Group, rel: boolean): string[] {
-  const keys: string[] = [];
+/** symbolKeys lists where a group's functions and objects are (section, value), placed as DWARF addresses are. */
+function symbolKeys(st: SymbolTable, g: Group, rel: boolean): { sections: number[]; values: bigint[] } {
+  const sections: number[] = [], values: bigint[] = [];
   for (const i of g.members) {
     const t = st.info[i]! & 0xf;
     if (t !== STT_FUNC && t !== STT_OBJECT) continue;
     const sec = st.sectionIndex(i);
     if (sec < 0) continue;
-    keys.push(addressKey(rel ? sec : -1, st.value(i)));
+    sections.push(rel ? sec : -1);
+    values.push(st.value(i));
   }
-  return keys;
+  return { sections, values };
 }
 
 /** functionAddresses lists the addresses of a linked file's group's functions. */
@@ -101,6 +111,57 @@ function functionAddresses(st: SymbolTable, g: Group): bigint[] {
   const out: bigint[] = [];
   for (const i of g.members) if ((st.info[i]! & 0xf) === STT_FUNC && st.sectionIndex(i) >= 0) out.push(st.value(i));
   return out;
+}
+
+/**
+ * RangeLookup counts, for each candidate unit, how many of a list of addresses lie in one of
+ * its code ranges: the ranges of all candidates sorted by start, with the largest end so far,
+ * so each address is a binary search and a look at the few ranges that can hold it.
+ */
+class RangeLookup {
+  private readonly lo: bigint[] = [];
+  private readonly hi: bigint[] = [];
+  private readonly cand: number[] = [];
+  /** maxHi[i]: the largest end among ranges 0..i */
+  private readonly maxHi: bigint[] = [];
+  constructor(private readonly ranges: readonly (readonly [bigint, bigint])[][]) {
+    const all: [bigint, bigint, number][] = [];
+    ranges.forEach((r, c) => {
+      for (const [lo, hi] of r) all.push([lo, hi, c]);
+    });
+    all.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    let m: bigint | undefined;
+    for (const [lo, hi, c] of all) {
+      this.lo.push(lo);
+      this.hi.push(hi);
+      this.cand.push(c);
+      m = m === undefined || hi > m ? hi : m;
+      this.maxHi.push(m);
+    }
+  }
+  /** scores returns, per candidate, how many of `addrs` lie in its ranges */
+  scores(addrs: readonly bigint[]): number[] {
+    const n = this.ranges.length;
+    const out = new Array<number>(n).fill(0);
+    const seen = new Int32Array(n).fill(-1);
+    for (let j = 0; j < addrs.length; j++) {
+      const a = addrs[j]!;
+      let lo = 0, hi = this.lo.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.lo[mid]! <= a) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo - 1; i >= 0 && this.maxHi[i]! > a; i--) {
+        const c = this.cand[i]!;
+        if (a < this.hi[i]! && seen[c] !== j) {
+          seen[c] = j;
+          out[c]!++;
+        }
+      }
+    }
+    return out;
+  }
 }
 
 /** bestUnique returns the index of the single highest positive score, or -1. */
@@ -127,7 +188,17 @@ function unreadable(e: unknown): boolean {
   return e instanceof ElfFormatError && (e.code === 'ELF_UNSUPPORTED_COMPRESSION' || e.code === 'DWARF_UNSUPPORTED');
 }
 
-/** fromDwarf fills in the paths DWARF can give; returns how many groups it placed. */
+/** a compile unit and the tree-relative path of its source */
+interface UnitPath {
+  unit: DwarfUnit;
+  path: string;
+}
+
+/**
+ * fromDwarf fills in the paths DWARF can give; returns how many groups it placed. Its parts are
+ * small functions: the one-unit-one-group case is most of every file, and the pairing by
+ * addresses (placeAmbiguous) is needed by few files.
+ */
 function fromDwarf(elf: ElfFile, st: SymbolTable, groups: Group[]): number {
   let dw: DwarfInfo | undefined;
   let units: DwarfUnit[];
@@ -139,19 +210,7 @@ function fromDwarf(elf: ElfFile, st: SymbolTable, groups: Group[]): number {
     if (unreadable(e)) return 0;
     throw e;
   }
-  const byBase = new Map<string, { unit: DwarfUnit; path: string }[]>();
-  for (const u of units) {
-    if (u.tag !== 0x11 /* DW_TAG_compile_unit */ || u.name === undefined) continue;
-    const p = cuSourcePath(u.name, u.compDir);
-    if (p === undefined) continue;
-    const base = path.posix.basename(p);
-    // gas names the STT_FILE of a preprocessed .S after the object (head_64.o): index both
-    for (const key of /\.[sS]$/.test(base) ? [base, base.slice(0, -2) + '.o'] : [base]) {
-      const l = byBase.get(key);
-      if (l) l.push({ unit: u, path: p });
-      else byBase.set(key, [{ unit: u, path: p }]);
-    }
-  }
+  const byBase = unitsByBasename(units);
   const groupsByFile = new Map<string, Group[]>();
   for (const g of groups) {
     const l = groupsByFile.get(g.file);
@@ -168,39 +227,83 @@ function fromDwarf(elf: ElfFile, st: SymbolTable, groups: Group[]): number {
       placed++;
       continue;
     }
-    // several units or several groups of one basename: pair them by addresses. Groups with
-    // functions go by the units' code ranges (no DIE is read); the rest by the addresses the
-    // DIEs of the units not yet taken define (walked once each, only when needed)
-    const ranges = rel ? undefined : cands.map((c) => dw!.codeRanges(c.unit));
-    const taken = new Set<number>();
-    const later: Group[] = [];
-    for (const g of gs) {
-      const fns = ranges !== undefined && ranges.every((r) => r !== undefined) ? functionAddresses(st, g) : [];
-      const k = fns.length === 0 ? -1 : bestUnique(ranges!.map((r) => fns.reduce((n, a) => n + (r!.some(([lo, hi]) => a >= lo && a < hi) ? 1 : 0), 0)));
+    placed += placeAmbiguous(dw, st, gs, cands, rel);
+  }
+  return placed;
+}
+
+/** unitsByBasename indexes the compile units with a usable path by the path's basename. */
+function unitsByBasename(units: readonly DwarfUnit[]): Map<string, UnitPath[]> {
+  const byBase = new Map<string, UnitPath[]>();
+  for (const u of units) {
+    if (u.tag !== 0x11 /* DW_TAG_compile_unit */ || u.name === undefined) continue;
+    const p = cuSourcePath(u.name, u.compDir);
+    if (p === undefined) continue;
+    const base = path.posix.basename(p);
+    addUnitPath(byBase, base, u, p);
+    // gas names the STT_FILE of a preprocessed .S after the object (head_64.o): index both
+    if (base.endsWith('.s') || base.endsWith('.S')) addUnitPath(byBase, base.slice(0, -2) + '.o', u, p);
+  }
+  return byBase;
+}
+
+function addUnitPath(byBase: Map<string, UnitPath[]>, key: string, unit: DwarfUnit, p: string): void {
+  const l = byBase.get(key);
+  if (l) l.push({ unit, path: p });
+  else byBase.set(key, [{ unit, path: p }]);
+}
+
+/**
+ * placeAmbiguous pairs the groups and units of one basename (several of either) by addresses;
+ * returns how many groups it placed. Groups with functions go by the units' code ranges (no
+ * DIE is read); the rest by the addresses the DIEs of the units not yet taken define (walked
+ * once each, only when needed).
+ */
+function placeAmbiguous(dw: DwarfInfo, st: SymbolTable, gs: readonly Group[], cands: readonly UnitPath[], rel: boolean): number {
+  let placed = 0;
+  const ranges = rel ? undefined : cands.map((c) => dw.codeRanges(c.unit));
+  const lookup = ranges !== undefined && ranges.every((r) => r !== undefined) ? new RangeLookup(ranges as [bigint, bigint][][]) : undefined;
+  const taken = new Set<number>();
+  const later: Group[] = [];
+  for (const g of gs) {
+    const fns = lookup !== undefined ? functionAddresses(st, g) : [];
+    const k = fns.length === 0 ? -1 : bestUnique(lookup!.scores(fns));
+    if (k >= 0) {
+      g.path = cands[k]!.path;
+      taken.add(k);
+      placed++;
+    } else {
+      later.push(g);
+    }
+  }
+  const sets: (AddressSet | undefined)[] = [];
+  const setOf = (i: number): AddressSet => {
+    let set = sets[i];
+    if (set === undefined) {
+      set = new AddressSet();
+      for (const a of dw.definedAddresses(cands[i]!.unit)) set.add(rel ? a.section : -1, a.value);
+      sets[i] = set;
+    }
+    return set;
+  };
+  try {
+    for (const g of later) {
+      const { sections, values } = symbolKeys(st, g, rel);
+      if (values.length === 0) continue;
+      const k = bestUnique(cands.map((_, i) => {
+        if (taken.has(i)) return 0;
+        const set = setOf(i);
+        let n = 0;
+        for (let j = 0; j < values.length; j++) if (set.has(sections[j]!, values[j]!)) n++;
+        return n;
+      }));
       if (k >= 0) {
         g.path = cands[k]!.path;
-        taken.add(k);
         placed++;
-      } else {
-        later.push(g);
       }
     }
-    const sets: (Set<string> | undefined)[] = [];
-    const setOf = (i: number): Set<string> =>
-      (sets[i] ??= new Set(dw!.definedAddresses(cands[i]!.unit).map((a) => addressKey(rel ? a.section : -1, a.value))));
-    try {
-      for (const g of later) {
-        const keys = symbolKeys(st, g, rel);
-        if (keys.length === 0) continue;
-        const k = bestUnique(cands.map((_, i) => (taken.has(i) ? 0 : keys.reduce((n, key) => n + (setOf(i).has(key) ? 1 : 0), 0))));
-        if (k >= 0) {
-          g.path = cands[k]!.path;
-          placed++;
-        }
-      }
-    } catch (e) {
-      if (!unreadable(e)) throw e;
-    }
+  } catch (e) {
+    if (!unreadable(e)) throw e;
   }
   return placed;
 }
