@@ -77,8 +77,9 @@ export interface DwarfUnit {
   readonly name: string | undefined;
   readonly compDir: string | undefined;
   /**
-   * the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute, in lowPc's
-   * section), DW_AT_ranges (a section offset); relocated in relocatable files (see codeRanges)
+   * the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a
+   * section offset); undefined in relocatable files, where codeRanges reads them when asked
+   * (their relocations cost a look-up each, for every unit)
    */
   readonly lowPc: DwarfAddress | undefined;
   readonly highPc: bigint | undefined;
@@ -635,6 +636,8 @@ export class DwarfInfo {
   /** relocation sections of an ET_REL file, for the range list sections (rangeRelocs) */
   private readonly allRels: readonly SectionHeader[];
   private readonly rangeRelocIx = new Map<number, RelocIndex | undefined>();
+  /** set while codeOf re-reads a relocatable unit's DIE for its code addresses */
+  private readingCode = false;
   private readonly symtab: SymbolTable | undefined;
   /** the sections this reader may use, looked up once (undefined: absent) */
   private readonly secs: DebugSections;
@@ -1008,8 +1011,9 @@ export class DwarfInfo {
     let refName: StringRef | undefined, refDir: StringRef | undefined;
     let strxName = -1, strxDir = -1, strOffsetsBase = -1;
     let lowPc: DwarfAddress | undefined, highPc: bigint | undefined, highIsOffset = false, rangesOffset: number | undefined;
-    // code addresses of linked files, and of relocatable ones whose .debug_info has relocations
-    const linked = this.relocs !== undefined || this.elf.header.e_type !== ET_REL;
+    // code addresses of linked files; of relocatable ones only when codeOf asks (they need
+    // .rela.debug_info)
+    const linked = this.readingCode || (this.relocs === undefined && this.elf.header.e_type !== ET_REL);
     for (let k = 0; k < ab.specs.length; k += 2) {
       const attr = ab.specs[k]!;
       const form = this.realForm(c, ab.specs[k + 1]!);
@@ -1108,8 +1112,9 @@ export class DwarfInfo {
    * section that applies to the list section; one without relocations for .debug_info gives
    * undefined.
    */
-  codeRanges(u: DwarfUnit): DwarfRange[] | undefined {
-    if (this.relocs === undefined && this.elf.header.e_type === ET_REL) return undefined;
+  codeRanges(unit: DwarfUnit): DwarfRange[] | undefined {
+    const u = this.codeOf(unit);
+    if (u === undefined) return undefined;
     if (u.rangesOffset === undefined) {
       // no DW_AT_high_pc and no DW_AT_ranges: a unit without code (data only, or empty)
       if (u.lowPc === undefined || u.highPc === undefined) return [];
@@ -1145,6 +1150,21 @@ export class DwarfInfo {
       } catch (e) {
         if (e !== SHORT_CHUNK) throw e;
       }
+    }
+  }
+
+  /**
+   * codeOf returns the unit with its code addresses: as read by units() in a linked file; in a
+   * relocatable one, its DIE read again with them (undefined without .rela.debug_info)
+   */
+  private codeOf(u: DwarfUnit): DwarfUnit | undefined {
+    if (this.elf.header.e_type !== ET_REL) return u;
+    if (this.relocs === undefined) return undefined;
+    this.readingCode = true;
+    try {
+      return this.unitAt(u.offset, []);
+    } finally {
+      this.readingCode = false;
     }
   }
 
