@@ -78,7 +78,8 @@ export interface DwarfUnit {
   readonly compDir: string | undefined;
   /**
    * the unit DIE's code addresses: DW_AT_low_pc, DW_AT_high_pc (made absolute), DW_AT_ranges (a
-   * section offset); undefined in relocatable files (see codeRanges)
+   * section offset); undefined in relocatable files, where codeRanges reads them when asked
+   * (their relocations cost a look-up each, for every unit)
    */
   readonly lowPc: DwarfAddress | undefined;
   readonly highPc: bigint | undefined;
@@ -92,6 +93,13 @@ const NO_DIE: UnitDie = { tag: 0, name: undefined, compDir: undefined, lowPc: un
 export interface DwarfAddress {
   readonly section: number;
   readonly value: bigint;
+}
+
+/** code at [start, end) of a section (`section` as in DwarfAddress) */
+export interface DwarfRange {
+  readonly section: number;
+  readonly start: bigint;
+  readonly end: bigint;
 }
 
 interface Abbrev {
@@ -625,6 +633,11 @@ export class DwarfInfo {
   private abbrevData: Uint8Array | undefined | null;
   private readonly abbrevs = new Map<number, AbbrevTable>();
   private readonly relocs: RelocIndex | undefined;
+  /** relocation sections of an ET_REL file, for the range list sections (rangeRelocs) */
+  private readonly allRels: readonly SectionHeader[];
+  private readonly rangeRelocIx = new Map<number, RelocIndex | undefined>();
+  /** set while codeOf re-reads a relocatable unit's DIE for its code addresses */
+  private readingCode = false;
   private readonly symtab: SymbolTable | undefined;
   /** the sections this reader may use, looked up once (undefined: absent) */
   private readonly secs: DebugSections;
@@ -635,6 +648,7 @@ export class DwarfInfo {
   private constructor(readonly elf: ElfFile, infoIndex: number, secs: DebugSections, rels: SectionHeader[]) {
     this.infoIndex = infoIndex;
     this.secs = secs;
+    this.allRels = rels;
     this.le = elf.header.littleEndian;
     const sec = elf.section(infoIndex);
     const rel = elf.header.e_type === ET_REL;
@@ -647,9 +661,10 @@ export class DwarfInfo {
       }
       this.infoSize = sec.sh_size;
     }
-    if (rel && rels.length > 0) {
-      this.symtab = elf.symbols(rels[0]!.sh_link);
-      this.relocs = new RelocIndex(elf, rels, this.symtab, this.infoSize);
+    const infoRels = rels.filter((r) => r.sh_info === infoIndex);
+    if (rel && infoRels.length > 0) {
+      this.symtab = elf.symbols(infoRels[0]!.sh_link);
+      this.relocs = new RelocIndex(elf, infoRels, this.symtab, this.infoSize);
     }
   }
 
@@ -681,7 +696,7 @@ export class DwarfInfo {
     }
     const s = secs.info;
     if (s === undefined || s.sh_size === 0 || s.sh_type === SHT_NOBITS) return undefined;
-    return new DwarfInfo(elf, s.index, secs, elf.header.e_type === ET_REL ? rels.filter((r) => r.sh_info === s.index) : []);
+    return new DwarfInfo(elf, s.index, secs, elf.header.e_type === ET_REL ? rels : []);
   }
 
   private fail(section: string, pos: number, msg: string, code = 'DWARF_MALFORMED'): never {
@@ -796,9 +811,9 @@ export class DwarfInfo {
     return Number(v);
   }
 
-  private relocValue(r: Reloc, inPlace: number | bigint, at: number): DwarfAddress {
+  private relocValue(r: Reloc, inPlace: number | bigint, at: number, section = '.debug_info'): DwarfAddress {
     const st = this.symtab!;
-    if (r.sym >= st.count) this.fail('.debug_info', at, `relocation symbol ${r.sym} is out of range (${st.count} symbols)`);
+    if (r.sym >= st.count) this.fail(section, at, `relocation symbol ${r.sym} is out of range (${st.count} symbols)`);
     const a = r.rela ? r.addend : BigInt(inPlace);
     return { section: st.sectionIndex(r.sym), value: st.value(r.sym) + a };
   }
@@ -996,9 +1011,9 @@ export class DwarfInfo {
     let refName: StringRef | undefined, refDir: StringRef | undefined;
     let strxName = -1, strxDir = -1, strOffsetsBase = -1;
     let lowPc: DwarfAddress | undefined, highPc: bigint | undefined, highIsOffset = false, rangesOffset: number | undefined;
-    // code addresses only of linked files: codeRanges() does not follow a relocatable file's
-    // (its range lists need .rela.debug_rnglists), so their relocations are not looked up
-    const linked = this.relocs === undefined && this.elf.header.e_type !== ET_REL;
+    // code addresses of linked files; of relocatable ones only when codeOf asks (they need
+    // .rela.debug_info)
+    const linked = this.readingCode || (this.relocs === undefined && this.elf.header.e_type !== ET_REL);
     for (let k = 0; k < ab.specs.length; k += 2) {
       const attr = ab.specs[k]!;
       const form = this.realForm(c, ab.specs[k + 1]!);
@@ -1089,30 +1104,35 @@ export class DwarfInfo {
   }
 
   /**
-   * codeRanges returns the unit's code as [start, end) pairs, from DW_AT_low_pc/DW_AT_high_pc
+   * codeRanges returns the unit's code as [start, end) ranges, from DW_AT_low_pc/DW_AT_high_pc
    * or DW_AT_ranges (.debug_rnglists for DWARF 5, .debug_ranges before), or undefined when the
    * unit does not say or says it in a way this reader does not follow (DW_FORM_rnglistx, the
-   * addrx entries of split DWARF, relocatable files, whose ranges need .rela.debug_rnglists).
+   * addrx entries of split DWARF). In a relocatable file the addresses are relocated (their
+   * section is the relocation symbol's, as DwarfAddress), the range lists' by the relocation
+   * section that applies to the list section; one without relocations for .debug_info gives
+   * undefined.
    */
-  codeRanges(u: DwarfUnit): [bigint, bigint][] | undefined {
-    if (this.relocs !== undefined || this.elf.header.e_type === ET_REL) return undefined;
+  codeRanges(unit: DwarfUnit): DwarfRange[] | undefined {
+    const u = this.codeOf(unit);
+    if (u === undefined) return undefined;
     if (u.rangesOffset === undefined) {
       // no DW_AT_high_pc and no DW_AT_ranges: a unit without code (data only, or empty)
       if (u.lowPc === undefined || u.highPc === undefined) return [];
-      return u.highPc > u.lowPc.value ? [[u.lowPc.value, u.highPc]] : [];
+      return u.highPc > u.lowPc.value ? [{ section: u.lowPc.section, start: u.lowPc.value, end: u.highPc }] : [];
     }
     const name = u.version >= 5 ? '.debug_rnglists' : '.debug_ranges';
     const s = u.version >= 5 ? this.secs.rnglists : this.secs.ranges;
     if (s === undefined) return undefined;
     const off = u.rangesOffset;
     const fail = (p: number, m: string): never => this.fail(name, p, m);
+    const relocs = this.rangeRelocs(s);
     if (isCompressed(this.elf, s.index)) {
       let d = this.wholeRanges.get(s.index);
       if (d === undefined) this.wholeRanges.set(s.index, (d = sectionContents(this.elf, s.index)));
       if (off >= d.length) this.fail(name, off, 'range list offset is past the end of the section');
       const c = new Cursor(d, 0, d.length, d.length, this.le, fail);
       c.pos = off;
-      return this.rangeList(u, c, name, d.length);
+      return this.rangeList(u, c, name, d.length, relocs);
     }
     // a list is a few entries at its offset: read a small window there, more if it goes on
     const size = s.sh_type === SHT_NOBITS ? 0 : s.sh_size;
@@ -1126,19 +1146,51 @@ export class DwarfInfo {
       const n = Math.min(win, size - off);
       const c = new Cursor(this.elf.rawBytes(s.sh_offset + off, n), off, off + n, size, this.le, fail);
       try {
-        return this.rangeList(u, c, name, size);
+        return this.rangeList(u, c, name, size, relocs);
       } catch (e) {
         if (e !== SHORT_CHUNK) throw e;
       }
     }
   }
 
+  /**
+   * codeOf returns the unit with its code addresses: as read by units() in a linked file; in a
+   * relocatable one, its DIE read again with them (undefined without .rela.debug_info)
+   */
+  private codeOf(u: DwarfUnit): DwarfUnit | undefined {
+    if (this.elf.header.e_type !== ET_REL) return u;
+    if (this.relocs === undefined) return undefined;
+    this.readingCode = true;
+    try {
+      return this.unitAt(u.offset, []);
+    } finally {
+      this.readingCode = false;
+    }
+  }
+
+  /** rangeRelocs returns the relocations that apply to a range list section (relocatable files) */
+  private rangeRelocs(s: SectionHeader): RelocIndex | undefined {
+    if (this.relocs === undefined) return undefined;
+    if (this.rangeRelocIx.has(s.index)) return this.rangeRelocIx.get(s.index);
+    const rels = this.allRels.filter((r) => r.sh_info === s.index);
+    const size = isCompressed(this.elf, s.index) ? sectionContents(this.elf, s.index).length : s.sh_size;
+    const ix = rels.length === 0 ? undefined : new RelocIndex(this.elf, rels, this.elf.symbols(rels[0]!.sh_link), size);
+    this.rangeRelocIx.set(s.index, ix);
+    return ix;
+  }
+
   /** rangeList decodes the range list at the cursor (DWARF 5 §2.17.3, DWARF 4 §2.17.3) */
-  private rangeList(u: DwarfUnit, c: Cursor, name: string, size: number): [bigint, bigint][] | undefined {
-    const out: [bigint, bigint][] = [];
-    let base = u.lowPc?.value ?? 0n;
+  private rangeList(u: DwarfUnit, c: Cursor, name: string, size: number, relocs: RelocIndex | undefined): DwarfRange[] | undefined {
+    const out: DwarfRange[] = [];
+    let base: DwarfAddress = u.lowPc ?? { section: -1, value: 0n };
     const asize = u.addressSize;
     const max = (1n << BigInt(asize * 8)) - 1n;
+    const addr = (): DwarfAddress & { moved: boolean } => {
+      const at = c.pos;
+      const raw = c.bigAddr(asize);
+      const r = relocs?.find(at);
+      return r === undefined ? { section: -1, value: raw, moved: false } : { ...this.relocValue(r, raw, at, name), moved: true };
+    };
     for (let n = 0; ; n++) {
       if (n > size) this.fail(name, c.pos, 'range list does not end');
       if (u.version >= 5) {
@@ -1146,23 +1198,27 @@ export class DwarfInfo {
         if (kind === 0 /* DW_RLE_end_of_list */) break;
         if (kind === 4 /* DW_RLE_offset_pair */) {
           const a = BigInt(c.uleb()), b = BigInt(c.uleb());
-          out.push([base + a, base + b]);
+          out.push({ section: base.section, start: base.value + a, end: base.value + b });
         } else if (kind === 5 /* DW_RLE_base_address */) {
-          base = c.bigAddr(asize);
+          base = addr();
         } else if (kind === 6 /* DW_RLE_start_end */) {
-          const a = c.bigAddr(asize), b = c.bigAddr(asize);
-          out.push([a, b]);
+          const a = addr(), b = addr();
+          out.push({ section: a.section, start: a.value, end: b.value });
         } else if (kind === 7 /* DW_RLE_start_length */) {
-          const a = c.bigAddr(asize);
-          out.push([a, a + BigInt(c.uleb())]);
+          const a = addr();
+          out.push({ section: a.section, start: a.value, end: a.value + BigInt(c.uleb()) });
         } else {
           return undefined; // DW_RLE_base_addressx, startx_*: need .debug_addr (split DWARF)
         }
       } else {
-        const a = c.bigAddr(asize), b = c.bigAddr(asize);
-        if (a === 0n && b === 0n) break;
-        if (a === max) base = b;
-        else out.push([base + a, base + b]);
+        // the end of a list is two zeros as stored, unless a relocation moves them; a relocated
+        // pair is placed by its relocation (plus an absolute base, 0 as compilers write it)
+        const a = addr(), b = addr();
+        if (!a.moved && !b.moved && a.value === 0n && b.value === 0n) break;
+        if (!a.moved && a.value === max) base = b;
+        else if (a.moved && base.section === -1) out.push({ section: a.section, start: base.value + a.value, end: base.value + b.value });
+        else if (a.moved) out.push({ section: a.section, start: a.value, end: b.value });
+        else out.push({ section: base.section, start: base.value + a.value, end: base.value + b.value });
       }
     }
     return out;

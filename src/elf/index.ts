@@ -20,4 +20,4 @@ export type { ByteSource } from './source.js';
 export { sectionContents, isCompressed, compressionHeader, ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD } from './compress.js';
 export type { CompressionHeader } from './compress.js';
 export { DwarfInfo } from './dwarf.js';
-export type { DwarfUnit, DwarfAddress } from './dwarf.js';
+export type { DwarfUnit, DwarfAddress, DwarfRange } from './dwarf.js';

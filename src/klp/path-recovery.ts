@@ -106,11 +106,28 @@ function symbolKeys(st: SymbolTable, g: Group, rel: boolean): { sections: number
   return { sections, values };
 }
 
-/** functionAddresses lists the addresses of a linked file's group's functions. */
-function functionAddresses(st: SymbolTable, g: Group): bigint[] {
+/**
+ * placeKey makes one number of a (section, value) address, so that RangeLookup can compare
+ * addresses of a relocatable file's sections (-1 for a linked file's: the value as it is).
+ */
+function placeKey(section: number, value: bigint): bigint {
+  return section < 0 ? value : (BigInt(section + 1) << 64n) + value;
+}
+
+/** functionAddresses lists where a group's functions are (placeKey), placed as DWARF code ranges are. */
+function functionAddresses(st: SymbolTable, g: Group, rel: boolean): bigint[] {
   const out: bigint[] = [];
-  for (const i of g.members) if ((st.info[i]! & 0xf) === STT_FUNC && st.sectionIndex(i) >= 0) out.push(st.value(i));
+  for (const i of g.members) {
+    if ((st.info[i]! & 0xf) !== STT_FUNC) continue;
+    const sec = st.sectionIndex(i);
+    if (sec >= 0) out.push(placeKey(rel ? sec : -1, st.value(i)));
+  }
   return out;
+}
+
+/** unitRanges returns a unit's code ranges as placeKey pairs, undefined when DWARF does not say. */
+function unitRanges(dw: DwarfInfo, u: DwarfUnit): [bigint, bigint][] | undefined {
+  return dw.codeRanges(u)?.map((r) => [placeKey(r.section, r.start), placeKey(r.section, r.end)]);
 }
 
 /**
@@ -261,12 +278,12 @@ function addUnitPath(byBase: Map<string, UnitPath[]>, key: string, unit: DwarfUn
  */
 function placeAmbiguous(dw: DwarfInfo, st: SymbolTable, gs: readonly Group[], cands: readonly UnitPath[], rel: boolean): number {
   let placed = 0;
-  const ranges = rel ? undefined : cands.map((c) => dw.codeRanges(c.unit));
+  const ranges = cands.map((c) => unitRanges(dw, c.unit));
   const lookup = ranges !== undefined && ranges.every((r) => r !== undefined) ? new RangeLookup(ranges as [bigint, bigint][][]) : undefined;
   const taken = new Set<number>();
   const later: Group[] = [];
   for (const g of gs) {
-    const fns = lookup !== undefined ? functionAddresses(st, g) : [];
+    const fns = lookup !== undefined ? functionAddresses(st, g, rel) : [];
     const k = fns.length === 0 ? -1 : bestUnique(lookup!.scores(fns));
     if (k >= 0) {
       g.path = cands[k]!.path;
