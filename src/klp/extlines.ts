@@ -12,7 +12,7 @@
  * (threadExtLines). In TypeScript these loops ran mostly before the JIT had optimised them (each
  * object's loop runs once), and made strings for the name tests.
  */
-import { SHN_XINDEX } from '../elf/index.js';
+import { SHF_ALLOC, SHN_LORESERVE, SHN_XINDEX, SHT_NOBITS, SHT_PROGBITS, STT_FILE, STT_SECTION } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { WASM as EXTLINES_WASM } from './wasm/extlines.wasm.js';
 import { LAYOUT_BASE, instantiate, pages } from './wasm/instance.js';
@@ -266,8 +266,6 @@ export interface SectionInfo {
   type: number;
 }
 
-const SHF_ALLOC = 2, SHT_NOBITS = 8;
-
 /** nmDropped is 1 for a section whose symbols nm prints as N/n: not allocated, and with contents */
 export function nmDropped(s: SectionInfo): number {
   return (s.flags & SHF_ALLOC) === 0 && s.type !== SHT_NOBITS ? 1 : 0;
@@ -279,14 +277,14 @@ export function nmDropped(s: SectionInfo): number {
  * index, or the reserved value (SHN_ABS, SHN_COMMON...); `sec` that section.
  */
 export function kallsymsVisible(name: string, info: number, rawShndx: number, sec: SectionInfo | undefined): boolean {
-  const drop = new Uint8Array(sec !== undefined && rawShndx < 0xff00 ? rawShndx + 1 : 0);
+  const drop = new Uint8Array(sec !== undefined && rawShndx < SHN_LORESERVE ? rawShndx + 1 : 0);
   if (drop.length > 0) drop[rawShndx] = nmDropped(sec!);
   return threadExtLines().query(name, info, rawShndx, drop, 'visible') !== 0;
 }
 
 /** ignoredByName applies the name rules of mksysmap and kallsyms.c (kallsyms.ts) to one name (latin1). */
 export function ignoredByName(name: string): boolean {
-  return !kallsymsVisible(name, 0x12 /* global function */, 1, { flags: SHF_ALLOC, type: 1 });
+  return !kallsymsVisible(name, 0x12 /* global function */, 1, { flags: SHF_ALLOC, type: SHT_PROGBITS });
 }
 
 /** mayBeLinkerProvided mirrors kallsyms.c's guess for linker-script symbols (a tie-break only). */
@@ -297,7 +295,7 @@ export function mayBeLinkerProvided(name: string): boolean {
 /** named tells whether symbol i gets a line in table order: a name, and not a section or file symbol */
 function named(st: SymbolTable, i: number): boolean {
   const ty = st.info[i]! & 0xf;
-  return ty !== 3 /* STT_SECTION */ && ty !== 4 /* STT_FILE */ && st.strtab[st.nameOff[i]!] !== 0;
+  return ty !== STT_SECTION && ty !== STT_FILE && st.strtab[st.nameOff[i]!] !== 0;
 }
 
 /**
@@ -310,7 +308,7 @@ export function checkFilterNames(st: SymbolTable): void {
   if (t.length === 0 || t[t.length - 1] === 0) return;
   for (let i = 1; i < st.count; i++) {
     const ty = st.info[i]! & 0xf;
-    if (ty !== 3 /* STT_SECTION */ && ty !== 4 /* STT_FILE */) st.nameEnd(i);
+    if (ty !== STT_SECTION && ty !== STT_FILE) st.nameEnd(i);
   }
 }
 

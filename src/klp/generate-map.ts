@@ -20,14 +20,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, ReadArena, SHF_ALLOC, SHT_NOBITS } from '../elf/index.js';
+import { ElfFile, ReadArena } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { emitNames01 } from './map01.js';
 import { threadNameSort } from './namesort.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
 import { KlpError } from './errors.js';
-import { checkFilterNames, checkLineNames, releaseThreadExtLines, threadExtLines } from './extlines.js';
+import { checkFilterNames, checkLineNames, nmDropped, releaseThreadExtLines, threadExtLines } from './extlines.js';
 import { kernelModuleName } from './modname.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { findKernelTree, moduleEntries, type KernelTree } from './kernel-tree.js';
@@ -229,6 +229,11 @@ function joinClean(root: string, rootIsClean: boolean, rel: string): string {
 }
 const UNCLEAN = /(^|\/)\.{1,2}(\/|$)|\/\/|\/$/;
 
+/** isCleanRoot: an absolute, normalised directory without a trailing slash (joinClean and relativeToTree may concatenate and slice below it) */
+function isCleanRoot(root: string): boolean {
+  return path.isAbsolute(root) && path.normalize(root) === root && (root === '/' || !root.endsWith('/'));
+}
+
 function readLines(p: string): string[] {
   return fs.readFileSync(p, 'latin1').split('\n').filter((l) => l.length > 0);
 }
@@ -250,7 +255,7 @@ export function planTree(dir: string | KernelTree): TreePlan {
   const modules: ModuleEntry[] = [];
   const livepatch: { entry: string; why: string }[] = [];
   const probe = new FileProbe();
-  const rootIsClean = path.isAbsolute(objtree) && path.normalize(objtree) === objtree && (objtree === '/' || !objtree.endsWith('/'));
+  const rootIsClean = isCleanRoot(objtree);
   for (const entry of moduleEntries(tree)) {
     let stem = entry.endsWith('.ko') ? entry.slice(0, -3) : entry;
     if (stem.endsWith('.o')) stem = stem.slice(0, -2);
@@ -367,7 +372,7 @@ function emitExtVmlinux(elf: ElfFile, st: SymbolTable, out: Sink, ctx: MapContex
   const x = threadExtLines();
   x.load(st, elf.sections.length, true);
   // nm's N/n: a non-allocated section with contents
-  const drop = Uint8Array.from(elf.sections, (s) => ((Number(s.sh_flags & 0xffffffffn) & SHF_ALLOC) === 0 && s.sh_type !== SHT_NOBITS ? 1 : 0));
+  const drop = Uint8Array.from(elf.sections, (s) => nmDropped({ flags: Number(s.sh_flags & 0xffffffffn), type: s.sh_type }));
   x.kallsyms(drop);
   const { owner, names: files } = sourceFiles(elf, st, (i) => st.name(i), ctx.objtree);
   checkLineNames(st);
@@ -397,8 +402,7 @@ export interface MapContext {
 
 /** mapContext reads what every object's lines depend on (Module.symvers, for ext). */
 export function mapContext(objtree: string, format: MapFormat): MapContext {
-  const clean = path.isAbsolute(objtree) && path.normalize(objtree) === objtree && (objtree === '/' || !objtree.endsWith('/'));
-  const treePrefix = clean ? (objtree === '/' ? '/' : objtree + '/') : undefined;
+  const treePrefix = isCleanRoot(objtree) ? (objtree === '/' ? '/' : objtree + '/') : undefined;
   return { objtree, format, symvers: format === 'ext' ? readModuleSymvers(objtree) : undefined, treePrefix };
 }
 

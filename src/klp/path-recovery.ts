@@ -279,7 +279,7 @@ function addUnitPath(byBase: Map<string, UnitPath[]>, key: string, unit: DwarfUn
 function placeAmbiguous(dw: DwarfInfo, st: SymbolTable, gs: readonly Group[], cands: readonly UnitPath[], rel: boolean): number {
   let placed = 0;
   const ranges = cands.map((c) => unitRanges(dw, c.unit));
-  const lookup = ranges !== undefined && ranges.every((r) => r !== undefined) ? new RangeLookup(ranges as [bigint, bigint][][]) : undefined;
+  const lookup = ranges.every((r) => r !== undefined) ? new RangeLookup(ranges as [bigint, bigint][][]) : undefined;
   const taken = new Set<number>();
   const later: Group[] = [];
   for (const g of gs) {
