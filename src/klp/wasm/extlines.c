@@ -214,30 +214,23 @@ int32_t el_emit(struct job *j)
 	uint8_t *out = j->out, *end = j->out + j->cap;
 	int32_t lines = 0;
 	int32_t at = j->next;
-	if (j->order != 0) {
-		for (; at < j->norder; at++) {
-			uint8_t *next = line(j, (int32_t)j->order[at], out, end);
-			if (next == 0)
-				break;
-			out = next;
-			if (++lines == EMIT_LINES) {
-				at++;
-				break;
-			}
-		}
-	} else {
-		for (; at < j->count; at++) {
+	int32_t stop = j->order != 0 ? j->norder : j->count;
+	for (; at < stop; at++) {
+		int32_t i = at;
+		if (j->order != 0) {
+			i = (int32_t)j->order[at];
+		} else {
 			uint32_t type = j->info[at] & 0xf;
 			if (type == STT_SECTION || type == STT_FILE || j->strtab[j->name_off[at]] == 0)
 				continue;
-			uint8_t *next = line(j, at, out, end);
-			if (next == 0)
-				break;
-			out = next;
-			if (++lines == EMIT_LINES) {
-				at++;
-				break;
-			}
+		}
+		uint8_t *next = line(j, i, out, end);
+		if (next == 0)
+			break;
+		out = next;
+		if (++lines == EMIT_LINES) {
+			at++;
+			break;
 		}
 	}
 	j->next = at;
