@@ -33,9 +33,16 @@ export const CHUNK = 8;
 /** most threads -j may ask for: each worker costs ~40 ms to start and its own heap */
 export const MAX_JOBS = 4;
 
-/** defaultJobs: two threads when there are two CPUs, else one */
+/**
+ * defaultJobs: two threads when there are more than two CPUs, else one. On two CPUs a worker
+ * loses: at -j 1 V8's own background threads (concurrent optimising compiles, GC) already keep
+ * the second CPU about a third busy, and a worker's start-up, its own compiles and its own heap
+ * cost 37-50 % more CPU in all; on a quiet 2-vCPU machine -j 2 took 1.07-1.21x the wall time of
+ * -j 1 on both corpora and both formats (bench/README, session 6). With a third CPU the worker has
+ * one to itself (an assumption: this machine has two).
+ */
 export function defaultJobs(): number {
-  return Math.min(2, os.availableParallelism());
+  return os.availableParallelism() > 2 ? 2 : 1;
 }
 
 // shared counters (Int32Array over a SharedArrayBuffer)

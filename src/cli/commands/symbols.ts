@@ -38,7 +38,7 @@ modules left out), as symbols.klp.
                    (klp-convert-symbol-data-ext.2: kernel sympos order, binding, type, init,
                    exports, source file as a path from DWARF or the tree's .o files; see
                    docs/symbols-format.md)
-  -j N             threads to use, this one included (default: 2 with 2 or more CPUs, else 1;
+  -j N             threads to use, this one included (default: 2 with 3 or more CPUs, else 1;
                    at most ${MAX_JOBS}). With 2, a worker thread reads modules while the main
                    thread reads vmlinux, then both read modules; -j 1 reads everything on
                    one thread. The output is the same for every N.
