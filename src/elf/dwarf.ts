@@ -134,11 +134,10 @@ interface Reloc {
  * .debug_info about as evenly as the units do, so the search guesses the entry's position from
  * the offsets it already knows (interpolation; from the fourth step every other step a bisection,
  * so it never takes more than about twice as many reads as a binary search) and reads a window of
- * WINDOW_ENTRIES entries there: about two reads of 768 bytes per unit. Every window is kept:
- * a search starts between the nearest windows already read (so later units' searches start
- * from the earlier ones' misses), and the unit DIE's fields (the entries right after the unit
- * header's) mostly need no read. Every window read is checked (in order, and within the bounds
- * the windows around it set), and a table found out of order is read whole and sorted once.
+ * WINDOW_ENTRIES entries there: two or three reads of 768 bytes per unit. The last window is
+ * kept, so the unit DIE's fields (the entries right after the unit header's) mostly need no read.
+ * Every window read is checked (in order, and within the bounds the earlier ones set), and a
+ * table found out of order is read whole and sorted once.
  */
 class RelocIndex {
   private readonly tabs: LazyRelocs[];
@@ -159,24 +158,8 @@ const WINDOW_ENTRIES = 32;
 
 /** consecutive entries of a relocation table as read: `first` is the index of entry 0 */
 class RelocRun {
-  /** r_offset of the first and last entries (0 when the run is empty) */
-  readonly firstOff: number;
-  readonly lastOff: number;
   constructor(readonly first: number, readonly n: number, readonly v: DataView, private readonly entsize: number,
-    private readonly is64: boolean, private readonly le: boolean) {
-    this.firstOff = n > 0 ? this.off(0) : 0;
-    this.lastOff = n > 0 ? this.off(n - 1) : 0;
-  }
-  /** lowerBound returns the first k with off(k) >= at, for firstOff < at <= lastOff */
-  lowerBound(at: number): number {
-    let a = 0, b = this.n - 1; // off(a) < at <= off(b)
-    while (b - a > 1) {
-      const m = (a + b) >>> 1;
-      if (this.off(m) < at) a = m;
-      else b = m;
-    }
-    return b;
-  }
+    private readonly is64: boolean, private readonly le: boolean) {}
   /** off returns r_offset of entry k (values past 2^53 lose precision: no .debug_info is that large) */
   off(k: number): number {
     const o = k * this.entsize, v = this.v, le = this.le;
@@ -191,11 +174,8 @@ class LazyRelocs {
   private readonly rela: boolean;
   private readonly is64: boolean;
   private readonly le: boolean;
-  /**
-   * every window read, in table order (they never overlap: each is read in a gap between
-   * earlier ones): they bracket later searches, and the next field of a unit is usually in one
-   */
-  private runs: RelocRun[] = [];
+  /** the last window a search read (the next field of a unit is usually in it too) */
+  private win: RelocRun | undefined;
   /** set when the table is out of order: all offsets sorted, with the entry index of each, and the whole table */
   private sorted: { offs: Float64Array; order: Uint32Array; all: RelocRun } | undefined;
 
@@ -238,7 +218,7 @@ class LazyRelocs {
     for (let i = 0; i < this.count; i++) offs[i] = all.off(i);
     const order = Uint32Array.from({ length: this.count }, (_, i) => i).sort((a, b) => offs[a]! - offs[b]! || a - b);
     this.sorted = { offs: Float64Array.from(order, (i) => offs[i]!), order, all };
-    this.runs = [];
+    this.win = undefined;
   }
 
   /**
@@ -251,59 +231,47 @@ class LazyRelocs {
   private lowerBound(at: number): { run: RelocRun | undefined; k: number } | undefined {
     let lo = 0, hi = this.count, offLo = -1, offHi = -1;
     let hiRun: RelocRun | undefined;
-    // the windows read so far bracket `at`: the first whose last offset is at least `at`
-    // holds the entry or starts the gap it is in, the one before ends that gap
-    const runs = this.runs;
-    let ra = 0, rb = runs.length;
-    while (ra < rb) {
-      const m = (ra + rb) >>> 1;
-      if (runs[m]!.lastOff < at) ra = m + 1;
-      else rb = m;
-    }
-    if (ra > 0) {
-      const p = runs[ra - 1]!;
-      lo = p.first + p.n;
-      offLo = p.lastOff;
-    }
-    if (ra < runs.length) {
-      const w = runs[ra]!;
-      if (w.firstOff < at) return { run: w, k: w.lowerBound(at) };
-      hi = w.first;
-      offHi = w.firstOff;
-      hiRun = w;
-    }
+    let w = this.win;
     for (let step = 0; lo < hi; step++) {
-      const span = hi - lo;
-      let start = lo;
-      if (span > WINDOW_ENTRIES) {
-        let g: number;
-        if (step < 3 || step % 2 === 0) {
-          const a = offLo < 0 ? 0 : offLo, b = offHi < 0 ? Math.max(this.infoSize, at + 1) : offHi;
-          g = b > a ? lo + Math.floor(((at - a) / (b - a)) * span) : lo;
-        } else {
-          g = (lo + hi) >>> 1;
+      if (w === undefined) {
+        const span = hi - lo;
+        let start = lo;
+        if (span > WINDOW_ENTRIES) {
+          let g: number;
+          if (step < 3 || step % 2 === 0) {
+            const a = offLo < 0 ? 0 : offLo, b = offHi < 0 ? Math.max(this.infoSize, at + 1) : offHi;
+            g = b > a ? lo + Math.floor(((at - a) / (b - a)) * span) : lo;
+          } else {
+            g = (lo + hi) >>> 1;
+          }
+          start = Math.min(hi - WINDOW_ENTRIES, Math.max(lo, g - (WINDOW_ENTRIES >> 1)));
         }
-        start = Math.min(hi - WINDOW_ENTRIES, Math.max(lo, g - (WINDOW_ENTRIES >> 1)));
+        w = this.read(start, Math.min(WINDOW_ENTRIES, span));
+        if (w === undefined) return undefined;
+        if ((offLo >= 0 && w.off(0) < offLo) || (offHi >= 0 && w.off(w.n - 1) > offHi)) {
+          this.sortAll();
+          return undefined;
+        }
+        this.win = w;
       }
-      const w = this.read(start, Math.min(WINDOW_ENTRIES, span));
-      if (w === undefined) return undefined;
-      if ((offLo >= 0 && w.firstOff < offLo) || (offHi >= 0 && w.lastOff > offHi)) {
-        this.sortAll();
-        return undefined;
-      }
-      // a window is read in the gap between two known ones: runs stays sorted and disjoint
-      runs.splice(ra, 0, w);
-      if (w.lastOff < at) {
-        lo = w.first + w.n;
-        offLo = w.lastOff;
-        ra++;
-      } else if (w.firstOff >= at) {
-        hi = w.first;
-        offHi = w.firstOff;
+      const n = w.n, s = w.first, first = w.off(0), last = w.off(n - 1);
+      if (last < at) {
+        lo = s + n;
+        offLo = last;
+      } else if (first >= at) {
+        hi = s;
+        offHi = first;
         hiRun = w;
       } else {
-        return { run: w, k: w.lowerBound(at) };
+        let a = 0, b = n - 1; // off(a) < at <= off(b)
+        while (b - a > 1) {
+          const m = (a + b) >>> 1;
+          if (w.off(m) < at) a = m;
+          else b = m;
+        }
+        return { run: w, k: b };
       }
+      w = undefined;
     }
     return { run: hiRun, k: 0 };
   }
