@@ -619,6 +619,33 @@ type MutableUnit = { -readonly [K in keyof DwarfUnit]: DwarfUnit[K] };
 type UnitHead = Pick<DwarfUnit, 'version' | 'addressSize' | 'offsetSize' | 'abbrevOffset' | 'dieOffset' | 'end'>;
 
 /**
+ * scanSections finds, in one pass over the section headers, every section the reader may need
+ * (the first of each name, as findSection) and the relocation sections. A function of its own,
+ * so that what the optimising compiler makes of this loop is not DwarfInfo.open with all it calls.
+ */
+function scanSections(all: readonly SectionHeader[], secs: { -readonly [K in keyof DebugSections]: DebugSections[K] }, rels: SectionHeader[]): void {
+  for (let i = 0; i < all.length; i++) {
+    const x = all[i]!;
+    if (x.sh_type === SHT_RELA || x.sh_type === SHT_REL) {
+      rels.push(x);
+      continue;
+    }
+    const n = x.name;
+    // '.debug_' names only: a string switch for those
+    if (n.length < 10 || n.charCodeAt(1) !== 0x64 /* d */ || !n.startsWith('.debug_')) continue;
+    switch (n) {
+      case '.debug_info': secs.info ??= x; break;
+      case '.debug_abbrev': secs.abbrev ??= x; break;
+      case '.debug_str': secs.str ??= x; break;
+      case '.debug_line_str': secs.lineStr ??= x; break;
+      case '.debug_str_offsets': secs.strOffsets ??= x; break;
+      case '.debug_rnglists': secs.rnglists ??= x; break;
+      case '.debug_ranges': secs.ranges ??= x; break;
+    }
+  }
+}
+
+/**
  * DwarfInfo reads the units of one file's .debug_info. open() returns undefined when the file
  * has no .debug_info (or an empty one). A linked, uncompressed .debug_info (a debug vmlinux:
  * 200 MB) is not read whole: units() reads the start of each unit, definedAddresses() the units
@@ -674,26 +701,7 @@ export class DwarfInfo {
     // each name, as findSection), and the relocation sections that apply to .debug_info
     const secs: { -readonly [K in keyof DebugSections]: DebugSections[K] } = {};
     const rels: SectionHeader[] = [];
-    const all = elf.sections;
-    for (let i = 0; i < all.length; i++) {
-      const x = all[i]!;
-      if (x.sh_type === SHT_RELA || x.sh_type === SHT_REL) {
-        rels.push(x);
-        continue;
-      }
-      const n = x.name;
-      // '.debug_' names only: a string switch for those
-      if (n.length < 10 || n.charCodeAt(1) !== 0x64 /* d */ || !n.startsWith('.debug_')) continue;
-      switch (n) {
-        case '.debug_info': secs.info ??= x; break;
-        case '.debug_abbrev': secs.abbrev ??= x; break;
-        case '.debug_str': secs.str ??= x; break;
-        case '.debug_line_str': secs.lineStr ??= x; break;
-        case '.debug_str_offsets': secs.strOffsets ??= x; break;
-        case '.debug_rnglists': secs.rnglists ??= x; break;
-        case '.debug_ranges': secs.ranges ??= x; break;
-      }
-    }
+    scanSections(elf.sections, secs, rels);
     const s = secs.info;
     if (s === undefined || s.sh_size === 0 || s.sh_type === SHT_NOBITS) return undefined;
     return new DwarfInfo(elf, s.index, secs, elf.header.e_type === ET_REL ? rels : []);

@@ -89,6 +89,48 @@ function badNameOffset(t: SymbolBytes): ElfFormatError {
   throw new Error('badNameOffset: every name is inside the string table');
 }
 
+/**
+ * decodeFields fills the per-symbol arrays from the entries. The constructor's loops are
+ * functions of their own: inside it they were compiled on-stack during vmlinux's 10^5 symbols,
+ * and that code bailed out at the code after each loop, which it had never seen run.
+ */
+function decodeFields(raw: Uint8Array, v: DataView, n: number, is64: boolean, le: boolean,
+  nameOff: Uint32Array, info: Uint8Array, other: Uint8Array, shndx: Uint16Array): void {
+  if (is64 && le && HOST_LE && raw.byteOffset % 4 === 0) {
+    // 32- and 16-bit views over the entries: indexed loads stay fast before the JIT has
+    // optimised this loop, where a DataView call per field does not (it runs once per file)
+    const w = new Uint32Array(raw.buffer, raw.byteOffset, n * 6);
+    const h = new Uint16Array(raw.buffer, raw.byteOffset, n * 12);
+    for (let i = 0, o = 0; i < n; i++, o += 24) {
+      nameOff[i] = w[i * 6]!;
+      info[i] = raw[o + 4]!;
+      other[i] = raw[o + 5]!;
+      shndx[i] = h[i * 12 + 3]!;
+    }
+  } else if (is64) {
+    for (let i = 0, o = 0; i < n; i++, o += 24) {
+      nameOff[i] = v.getUint32(o, le);
+      info[i] = raw[o + 4]!;
+      other[i] = raw[o + 5]!;
+      shndx[i] = v.getUint16(o + 6, le);
+    }
+  } else {
+    for (let i = 0, o = 0; i < n; i++, o += 16) {
+      nameOff[i] = v.getUint32(o, le);
+      info[i] = raw[o + 12]!;
+      other[i] = raw[o + 13]!;
+      shndx[i] = v.getUint16(o + 14, le);
+    }
+  }
+}
+
+/** maxOf returns the largest value of a (0 when empty) */
+function maxOf(a: Uint32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
+  return m;
+}
+
 export class SymbolTable implements SymbolBytes {
   readonly count: number;
   readonly nameOff: Uint32Array;
@@ -126,38 +168,11 @@ export class SymbolTable implements SymbolBytes {
     this.shndx = new Uint16Array(fields, 4 * n, n);
     this.info = new Uint8Array(fields, 6 * n, n);
     this.other = new Uint8Array(fields, 7 * n, n);
-    const le = this.le;
-    const nameOff = this.nameOff, info = this.info, other = this.other, shndx = this.shndx;
+    decodeFields(raw, v, n, this.is64, this.le, this.nameOff, this.info, this.other, this.shndx);
     const strLen = strtab.length;
-    if (this.is64 && le && HOST_LE && raw.byteOffset % 4 === 0) {
-      // 32- and 16-bit views over the entries: indexed loads stay fast before the JIT has
-      // optimised this loop, where a DataView call per field does not (it runs once per file)
-      const w = new Uint32Array(raw.buffer, raw.byteOffset, n * 6);
-      const h = new Uint16Array(raw.buffer, raw.byteOffset, n * 12);
-      for (let i = 0, o = 0; i < n; i++, o += 24) {
-        nameOff[i] = w[i * 6]!;
-        info[i] = raw[o + 4]!;
-        other[i] = raw[o + 5]!;
-        shndx[i] = h[i * 12 + 3]!;
-      }
-    } else if (this.is64) {
-      for (let i = 0, o = 0; i < n; i++, o += 24) {
-        nameOff[i] = v.getUint32(o, le);
-        info[i] = raw[o + 4]!;
-        other[i] = raw[o + 5]!;
-        shndx[i] = v.getUint16(o + 6, le);
-      }
-    } else {
-      for (let i = 0, o = 0; i < n; i++, o += 16) {
-        nameOff[i] = v.getUint32(o, le);
-        info[i] = raw[o + 12]!;
-        other[i] = raw[o + 13]!;
-        shndx[i] = v.getUint16(o + 14, le);
-      }
-    }
-    let maxName = 0;
-    for (let i = 0; i < n; i++) if (nameOff[i]! > maxName) maxName = nameOff[i]!;
+    const maxName = maxOf(this.nameOff);
     if (maxName >= strLen && !(maxName === 0 && strLen === 0)) {
+      const nameOff = this.nameOff;
       const i = nameOff.findIndex((x) => x >= strLen && !(x === 0 && strLen === 0));
       throw new ElfFormatError(elf.file, 'ELF_BAD_STRTAB_INDEX',
         `symbol ${i}: st_name ${nameOff[i]} is past the end of the string table (${strLen} bytes)`, fileOffset + i * this.entsize);
@@ -165,7 +180,7 @@ export class SymbolTable implements SymbolBytes {
     if (shndxTable !== undefined) {
       const xv = new DataView(shndxTable.buffer, shndxTable.byteOffset, shndxTable.byteLength);
       this.xindex = new Uint32Array(n);
-      for (let i = 0; i < n; i++) this.xindex[i] = xv.getUint32(i * 4, le);
+      for (let i = 0; i < n; i++) this.xindex[i] = xv.getUint32(i * 4, this.le);
     } else {
       this.xindex = undefined;
     }

@@ -482,12 +482,21 @@ export function sourceFiles(elf: ElfFile, st: SymbolTable, nameOf: (i: number) =
     }
     return ix;
   });
-  const owner = new Int32Array(st.count).fill(-1);
-  for (let i = 1; i < st.count; i++) {
+  return { owner: owners(groupOf, groupIx), names, stats: { dwarf, objects, basename: groups.length - dwarf - objects } };
+}
+
+/**
+ * owners maps each symbol's group to its file-table index (-1 for none). A function of its own:
+ * as a loop inside sourceFiles it was compiled on-stack (OSR) during vmlinux's 10^5 symbols, and
+ * that code then bailed out at the loop's end on every module after.
+ */
+function owners(groupOf: Int32Array, groupIx: readonly number[]): Int32Array {
+  const owner = new Int32Array(groupOf.length).fill(-1);
+  for (let i = 1; i < groupOf.length; i++) {
     const g = groupOf[i]!;
     if (g >= 0) owner[i] = groupIx[g]!;
   }
-  return { owner, names, stats: { dwarf, objects, basename: groups.length - dwarf - objects } };
+  return owner;
 }
 
 /**
