@@ -70,12 +70,16 @@ let scratch = new Uint32Array(1 << 16);
 /** emitNames01 appends the names nm -f posix prints for one object, in nm's order. */
 export function emitNames01(t: SymbolBytes, out: Sink): void {
   const sorter = threadNameSort();
-  let offs = sorter.offsets(t.count);
-  if (offs === undefined) {
+  let k = sorter.filter(t, HIDDEN_TYPES);
+  let offs: Uint32Array;
+  if (k >= 0) {
+    offs = sorter.offsets(t.count)!;
+  } else {
+    // too many entries for the sort's memory: the offsets in JS, the sort in a one-off instance
     if (scratch.length < t.count) scratch = new Uint32Array(t.count);
     offs = scratch;
+    k = nameOffsets(t, HIDDEN_TYPES, offs);
   }
-  let k = nameOffsets(t, HIDDEN_TYPES, offs);
   const strtab = t.strtab;
   if (strtab.length === 0) {
     // every name is empty (nameOffsets checked they are all 0): one empty line each

@@ -11,7 +11,7 @@
  * never grows (growing would detach every view handed out): a table with more names than the
  * offsets region holds, or one that no longer fits the arena, goes to a one-off instance.
  */
-import { ReadArena } from '../elf/index.js';
+import { nameOffsets, ReadArena, type SymbolBytes } from '../elf/index.js';
 import { WASM as NAMESORT_WASM } from './wasm/namesort.wasm.js';
 import { LAYOUT_BASE, instantiate, pages } from './wasm/instance.js';
 import type { Sink } from './generate-map.js';
@@ -33,6 +33,7 @@ export class NameSort {
   private readonly memory: WebAssembly.Memory;
   private readonly nsSort: (b: number, a: number, k: number, n: number) => number;
   private readonly nsEmit: (b: number, a: number, n: number, s: number, out: number, cap: number) => number;
+  private readonly nsFilter: (raw: number, n: number, es: number, infoAt: number, be: number, skip: number, out: number, max: number) => number;
   private readonly offs: Uint32Array;
   private readonly state: Int32Array;
   private readonly out: Uint8Array;
@@ -49,8 +50,9 @@ export class NameSort {
     const ex = instantiate(NAMESORT_WASM, this.memory);
     this.nsSort = ex.ns_sort as NameSort['nsSort'];
     this.nsEmit = ex.ns_emit as NameSort['nsEmit'];
+    this.nsFilter = ex.ns_filter as NameSort['nsFilter'];
     const buf = this.memory.buffer;
-    this.state = new Int32Array(buf, LAYOUT_BASE, 2);
+    this.state = new Int32Array(buf, LAYOUT_BASE, 3);
     this.out = new Uint8Array(buf, outAt, OUT);
     this.offs = new Uint32Array(buf, this.offsAt, names);
     this.region = Buffer.from(buf, arenaAt, arenaBytes);
@@ -60,6 +62,27 @@ export class NameSort {
   /** offsets returns the region to write `count` name offsets into, or undefined when it is too small */
   offsets(count: number): Uint32Array | undefined {
     return count <= this.names ? this.offs : undefined;
+  }
+
+  /**
+   * filter is nameOffsets(t, skipTypes, this.offsets(t.count)) done by ns_filter, in the memory:
+   * it returns how many offsets it wrote, or -1 when the table has more entries than the
+   * offsets region holds or its bytes do not fit the arena (the caller runs nameOffsets). A table
+   * read elsewhere (vmlinux's) is copied into the arena first. A name offset outside the string
+   * table throws nameOffsets' error.
+   */
+  filter(t: SymbolBytes, skipTypes: number): number {
+    if (t.count > this.names) return -1;
+    let raw = t.raw;
+    if (!this.holds(raw)) {
+      raw = this.copy(raw);
+      if (!this.holds(raw)) return -1;
+    }
+    const h = t.elf.header, is64 = h.bits === 64;
+    const k = this.nsFilter(raw.byteOffset, t.count, is64 ? 24 : 16, is64 ? 4 : 12, h.littleEndian ? 0 : 1, skipTypes, this.offsAt, LAYOUT_BASE + 8);
+    const max = this.state[2]! >>> 0, strLen = t.strtab.length;
+    if (max >= strLen && !(max === 0 && strLen === 0)) return nameOffsets(t, skipTypes, this.offs); // throws
+    return k;
   }
 
   /**

@@ -196,6 +196,30 @@ int32_t ns_sort(const uint8_t *b, uint32_t *a, uint64_t *k, int32_t n)
 	return 0;
 }
 
+/*
+ * ns_filter writes to out[] the st_name of each of the n symbol table entries of `es` bytes at
+ * raw, from entry 1 on, whose type (the low 4 bits of the byte at `info_at`) has no bit in
+ * `skip`, in table order, and returns how many it wrote; max[0] gets the largest st_name of all
+ * n entries, entry 0 included (the caller checks it against the string table). `be`: the fields
+ * are big-endian.
+ */
+int32_t ns_filter(const uint8_t *raw, int32_t n, int32_t es, int32_t info_at, int32_t be, int32_t skip, uint32_t *out, uint32_t *max)
+{
+	uint32_t m = 0;
+	int32_t k = 0;
+	for (int32_t i = 0; i < n; i++, raw += es) {
+		uint32_t name;
+		__builtin_memcpy(&name, raw, 4);
+		if (be)
+			name = __builtin_bswap32(name);
+		m = name > m ? name : m;
+		out[k] = name;
+		k += i != 0 && ((skip >> (raw[info_at] & 0xf)) & 1) == 0;
+	}
+	max[0] = m;
+	return k;
+}
+
 /* where ns_emit stopped: the next name, and the next byte of it to copy (-1: its start) */
 struct emit {
 	int32_t next;
