@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ElfFile, ReadArena } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
-import { emitNames01 } from './map01.js';
+import { emitModule01, emitNames01 } from './map01.js';
 import { threadNameSort } from './namesort.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
@@ -454,6 +454,16 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
  * livepatch module (its `.modinfo` has the livepatch key).
  */
 export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean {
+  if (ctx.format !== 'ext' && compressionOf(m.file) === undefined) {
+    // the plain case without ElfFile (map01.ts); anything else, and every error, below
+    const kept = emitModule01(m.file, m.base, out);
+    if (kept !== undefined) return kept;
+  }
+  return emitModuleElf(ctx, m, out);
+}
+
+/** emitModuleElf is emitModule through ElfFile (every format, every case; exported for the tests that hold emitModule01 to it) */
+export function emitModuleElf(ctx: MapContext, m: ModuleEntry, out: Sink): boolean {
   const elf = openModule(ctx.objtree, m);
   try {
     if (hasLivepatchTag(elf)) return false;

@@ -28,11 +28,17 @@ const SLACK = 64;
 export class NameSort {
   /** reads that land in the memory (valid until its reset: ReadArena) */
   readonly arena: ReadArena;
-  /** the arena's region of the memory */
-  private readonly region: Buffer;
+  /** the arena's region of the memory (map01.ts's module reader reads into it directly) */
+  readonly region: Buffer;
+  /** what ns_ehdr and ns_shdrs found (struct elf_info in namesort.c) */
+  readonly info: Int32Array;
   private readonly memory: WebAssembly.Memory;
   private readonly nsSort: (b: number, a: number, k: number, n: number) => number;
   private readonly nsEmit: (b: number, a: number, n: number, s: number, out: number, cap: number) => number;
+  private readonly nsEhdr: (h: number, o: number) => number;
+  private readonly nsShdrs: (win: number, before: number, o: number) => number;
+  private readonly nsLivepatch: (p: number, n: number) => number;
+  private readonly regionAt: number;
   private readonly nsFilter: (raw: number, n: number, es: number, infoAt: number, be: number, skip: number, out: number, max: number) => number;
   private readonly offs: Uint32Array;
   private readonly state: Int32Array;
@@ -51,8 +57,13 @@ export class NameSort {
     this.nsSort = ex.ns_sort as NameSort['nsSort'];
     this.nsEmit = ex.ns_emit as NameSort['nsEmit'];
     this.nsFilter = ex.ns_filter as NameSort['nsFilter'];
+    this.nsEhdr = ex.ns_ehdr as NameSort['nsEhdr'];
+    this.nsShdrs = ex.ns_shdrs as NameSort['nsShdrs'];
+    this.nsLivepatch = ex.ns_livepatch as NameSort['nsLivepatch'];
+    this.regionAt = arenaAt;
     const buf = this.memory.buffer;
     this.state = new Int32Array(buf, LAYOUT_BASE, 3);
+    this.info = new Int32Array(buf, INFO_AT, 10);
     this.out = new Uint8Array(buf, outAt, OUT);
     this.offs = new Uint32Array(buf, this.offsAt, names);
     this.region = Buffer.from(buf, arenaAt, arenaBytes);
@@ -85,6 +96,37 @@ export class NameSort {
     return k;
   }
 
+  /** ehdr: ns_ehdr on the 64 bytes at region[at] (true: an ELF64 LE header the module reader takes; info holds it) */
+  ehdr(at: number): boolean {
+    return this.nsEhdr(this.regionAt + at, INFO_AT) === 0;
+  }
+
+  /** shdrs: ns_shdrs on the section header table at region[at + before], after `before` bytes of the file (true: taken; info holds it) */
+  shdrs(at: number, before: number): boolean {
+    return this.nsShdrs(this.regionAt + at, before, INFO_AT) === 0;
+  }
+
+  /** livepatch: modinfoHasLivepatch of the n bytes at region[at] (ns_livepatch) */
+  livepatch(at: number, n: number): boolean {
+    return this.nsLivepatch(this.regionAt + at, n) !== 0;
+  }
+
+  /**
+   * filterAt is filter for the ELF64 little-endian table of `count` entries at region[at] whose
+   * string table has strLen bytes: the offsets it wrote, or -1 when a name offset lies outside
+   * the string table (nothing thrown: the caller reads the module again through ElfFile).
+   */
+  filterAt(at: number, count: number, skipTypes: number, strLen: number): number {
+    const k = this.nsFilter(this.regionAt + at, count, 24, 4, 0, skipTypes, this.offsAt, LAYOUT_BASE + 8);
+    const max = this.state[2]! >>> 0;
+    return max >= strLen && !(max === 0 && strLen === 0) ? -1 : k;
+  }
+
+  /** emitAt is emit of the first k offsets filterAt wrote, the string table at region[at] */
+  emitAt(at: number, k: number, out: Sink): void {
+    if (k > 0) this.run(this.regionAt + at, k, out);
+  }
+
   /**
    * emit appends to `out` the names that start at strtab[offs[0..k)] in strcmp order, each
    * followed by a newline. Every name must end at a NUL inside strtab.
@@ -97,7 +139,11 @@ export class NameSort {
       strtab = this.copy(strtab);
       if (!this.holds(strtab)) return new NameSort(k, strtab.length).emit(strtab, this.offs, k, out);
     }
-    const b = strtab.byteOffset;
+    this.run(strtab.byteOffset, k, out);
+  }
+
+  /** run sorts this.offs[0..k) by the names at memory[b + offset] and appends them to out */
+  private run(b: number, k: number, out: Sink): void {
     this.nsSort(b, this.offsAt, this.keysAt, k);
     const s = this.state;
     s[0] = 0;
@@ -126,6 +172,9 @@ export class NameSort {
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
+
+/** struct elf_info (namesort.c): after the emit state and filter's maximum */
+const INFO_AT = LAYOUT_BASE + 16;
 
 let mine: NameSort | undefined;
 
