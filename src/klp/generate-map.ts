@@ -429,9 +429,10 @@ export function emitHeader(ctx: MapContext, out: Sink): void {
 
 /** emitVmlinux writes vmlinux's names (its object line is part of the header). */
 export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
-  // not through the arena: its tables (9 MB for a distribution kernel) would stay resident in the
-  // sort's memory for the whole run; the sort copies the string table in (emitNames01)
-  const elf = ElfFile.open(vmlinux);
+  // 0.1: read into the sort's memory (the arena), where the names are filtered and sorted: no
+  // buffer of its own for the tables (9 MB for a distribution kernel) and no copy of them.
+  // ext: not through the arena (the tables would stay resident in the sort's memory for the run)
+  const elf = ctx.format === 'ext' ? ElfFile.open(vmlinux) : ElfFile.open(vmlinux, { arena: readArena() });
   try {
     const has = elf.symtabIndex() !== undefined;
     if (ctx.format === 'ext') {
@@ -445,7 +446,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     }
   } finally {
     elf.close();
-    readArena().reset(); // the sort's copy of the string table
+    readArena().reset(); // vmlinux's reads (0.1) in the sort's memory
   }
 }
 
