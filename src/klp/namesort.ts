@@ -2,7 +2,7 @@
  * The sort and the copy of the 0.1 map's names (map01.ts): wasm/namesort.c, loaded here. Each
  * thread has its own instance and memory (threadNameSort), laid out as
  *
- *   module stack | emit state | output chunk | name offsets | sort keys | read arena
+ *   module stack | emit state | output chunk | sink buffer | name offsets | sort keys | read arena
  *
  * The generator reads every object through `arena` (generate-map.ts), so a string table is in
  * the module's memory as it comes from the file and the sort works on it in place; map01 writes
@@ -16,8 +16,10 @@ import { WASM as NAMESORT_WASM } from './wasm/namesort.wasm.js';
 import { LAYOUT_BASE, instantiate, pages } from './wasm/instance.js';
 import type { Sink } from './generate-map.js';
 
-/** bytes ns_emit writes per call, copied into the Sink */
+/** bytes ns_emit writes per call, copied into the Sink (one whose buffer is elsewhere: sinkBuffer) */
 const OUT = 1 << 18;
+/** the buffer of a streamed map's Sink (STREAM_SIZE in generate-map.ts), which ns_emit writes into directly */
+const SINK = 1 << 20;
 /** a thread's instance: room for this many names (vmlinux has ~200k) ... */
 const THREAD_NAMES = 1 << 19;
 /** ... and a read arena this large (a module's reads, a copy of vmlinux's .strtab: ~4 MB). Untouched pages cost nothing. */
@@ -43,13 +45,15 @@ export class NameSort {
   private readonly offs: Uint32Array;
   private readonly state: Int32Array;
   private readonly out: Uint8Array;
+  private readonly sink: Uint8Array;
   private readonly offsAt: number;
   private readonly keysAt: number;
 
   /** room for `names` name offsets and an arena of `arenaBytes` */
   constructor(readonly names: number, arenaBytes: number) {
     const outAt = LAYOUT_BASE + 64;
-    this.offsAt = outAt + OUT;
+    const sinkAt = outAt + OUT;
+    this.offsAt = sinkAt + SINK;
     this.keysAt = align8(this.offsAt + 4 * names);
     const arenaAt = align8(this.keysAt + 8 * names);
     this.memory = new WebAssembly.Memory({ initial: pages(arenaAt + arenaBytes + SLACK) });
@@ -65,9 +69,18 @@ export class NameSort {
     this.state = new Int32Array(buf, LAYOUT_BASE, 3);
     this.info = new Int32Array(buf, INFO_AT, 10);
     this.out = new Uint8Array(buf, outAt, OUT);
+    this.sink = new Uint8Array(buf, sinkAt, SINK);
     this.offs = new Uint32Array(buf, this.offsAt, names);
     this.region = Buffer.from(buf, arenaAt, arenaBytes);
     this.arena = new ReadArena(this.region);
+  }
+
+  /**
+   * sinkBuffer is a buffer in this memory for one streamed Sink (with a drain) of this thread: the
+   * names are written into it where it stands, no copy (see run)
+   */
+  sinkBuffer(): Uint8Array {
+    return this.sink;
   }
 
   /** offsets returns the region to write `count` name offsets into, or undefined when it is too small */
@@ -148,11 +161,19 @@ export class NameSort {
     const s = this.state;
     s[0] = 0;
     s[1] = -1;
-    while (s[0]! < k) {
-      const n = this.nsEmit(b, this.offsAt, k, LAYOUT_BASE, this.out.byteOffset, OUT);
-      out.reserve(n);
-      out.buf.set(this.out.subarray(0, n), out.len);
-      out.len += n;
+    if (out.drain !== undefined && out.buf.buffer === this.memory.buffer) {
+      // a streamed Sink whose buffer is in this memory (sinkBuffer): written where it stands
+      while (s[0]! < k) {
+        out.reserve(16); // drains when the buffer is nearly full (it never grows for 16 bytes)
+        out.len += this.nsEmit(b, this.offsAt, k, LAYOUT_BASE, out.buf.byteOffset + out.len, out.buf.length - out.len);
+      }
+    } else {
+      while (s[0]! < k) {
+        const n = this.nsEmit(b, this.offsAt, k, LAYOUT_BASE, this.out.byteOffset, OUT);
+        out.reserve(n);
+        out.buf.set(this.out.subarray(0, n), out.len);
+        out.len += n;
+      }
     }
     out.lines += k;
   }

@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { emitModule, emitModuleElf, mapContext, Sink, type ModuleEntry } from '../../src/klp/generate-map.js';
 import { emitModule01 } from '../../src/klp/map01.js';
+import { NameSort } from '../../src/klp/namesort.js';
+import { modinfoHasLivepatch } from '../../src/klp/modinfo.js';
 import { ElfFile } from '../../src/elf/index.js';
 import { repoRoot } from '../helpers/elf-fixtures.js';
 
@@ -104,4 +106,25 @@ test('emitModule01 on mutated modules: the same lines as the ElfFile path, or it
   }
   // both kinds were seen: mutations the reader rejects, and mutated files emitModule01 took
   assert.ok(errors > 20 && taken > 20, `${errors} errors, ${taken} taken of ${n}`);
+});
+
+test('ns_livepatch (NameSort.livepatch) agrees with modinfoHasLivepatch', () => {
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const ns = new NameSort(16, 1 << 16);
+  const parts = ['livepatch=Y', 'livepatch=', 'livepatch', 'xlivepatch=Y', 'license=GPL', 'alias=pci:v00008086d*', '', 'a=livepatch=Y'];
+  let yes = 0;
+  for (let round = 0; round < 3000; round++) {
+    const strs: string[] = [];
+    for (let i = rnd(40); i > 0; i--) strs.push(parts[rnd(parts.length)]!);
+    let b = Buffer.from(strs.join('\0') + (rnd(2) === 0 ? '\0' : ''), 'latin1');
+    if (rnd(4) === 0) b = b.subarray(0, rnd(b.length + 1)); // cut anywhere
+    const at = rnd(64);
+    ns.region.fill(rnd(2) === 0 ? 0 : 0x6c, at, at + b.length + 32); // what follows must not count
+    b.copy(ns.region, at);
+    const want = modinfoHasLivepatch(b);
+    assert.equal(ns.livepatch(at, b.length), want, JSON.stringify(b.toString('latin1')));
+    if (want) yes++;
+  }
+  assert.ok(yes > 300 && yes < 2700, `${yes} of 3000 with the key`);
 });

@@ -335,16 +335,35 @@ int32_t ns_shdrs(const uint8_t *win, int32_t before, struct elf_info *o)
 	return 0;
 }
 
-/* ns_livepatch: 1 when the n .modinfo bytes at p hold "livepatch=" at the start of a string */
+static inline int32_t is_livepatch_key(const uint8_t *q)
+{
+	return q[0] == 'l' && q[1] == 'i' && q[2] == 'v' && q[3] == 'e' && q[4] == 'p' && q[5] == 'a' && q[6] == 't' &&
+	       q[7] == 'c' && q[8] == 'h' && q[9] == '=';
+}
+
+/*
+ * ns_livepatch: 1 when the n .modinfo bytes at p hold "livepatch=" at the start of a string (at 0
+ * or after a NUL). The NULs are found 16 bytes at a time (a driver's .modinfo has kilobytes of
+ * aliases), the key tested only where a string starts.
+ */
 int32_t ns_livepatch(const uint8_t *p, int32_t n)
 {
-	for (int32_t at = 0; at + 10 <= n; at++) {
-		if (at > 0 && p[at - 1] != 0)
-			continue;
-		const uint8_t *q = p + at;
-		if (q[0] == 'l' && q[1] == 'i' && q[2] == 'v' && q[3] == 'e' && q[4] == 'p' && q[5] == 'a' && q[6] == 't' &&
-		    q[7] == 'c' && q[8] == 'h' && q[9] == '=')
-			return 1;
+	if (n >= 10 && is_livepatch_key(p))
+		return 1;
+	for (int32_t base = 0; base < n; base += 16) {
+		uint32_t z = 0;
+		if (n - base >= 16) {
+			z = (uint32_t)wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(p + base), wasm_i8x16_splat(0)));
+		} else {
+			for (int32_t j = 0; j < n - base; j++)
+				z |= (uint32_t)(p[base + j] == 0) << j;
+		}
+		while (z != 0) {
+			int32_t at = base + __builtin_ctz(z) + 1;
+			z &= z - 1;
+			if (at + 10 <= n && is_livepatch_key(p + at))
+				return 1;
+		}
 	}
 	return 0;
 }
