@@ -3,7 +3,8 @@
  * nm's order (generate-map.ts has what GNU nm 2.40 prints and why). It passes over the symbol
  * table's bytes once (nameOffsets: no typed array per field, no string per symbol) into the
  * WebAssembly memory the table was read into, where namesort.ts sorts the name offsets by the
- * bytes they point at and writes the names out.
+ * bytes they point at and writes the names out. A plain module (emitModule01) is read into that
+ * memory and checked there without an ElfFile.
  */
 import * as fs from 'node:fs';
 import { EM_AARCH64, EM_ARM, EM_RISCV, STT_FILE, STT_SECTION, nameOffsets, type SymbolBytes } from '../elf/index.js';
@@ -106,7 +107,9 @@ const NEARBY = 4096;
  * plain case (an ELF64 little-endian file that every check of the ELF reader passes, and a few
  * more: namesort.c ns_ehdr, ns_shdrs); for anything else, and for any failure to open or read,
  * it returns undefined having written nothing, and the caller reads the module through ElfFile,
- * which gives the same lines or the reader's error.
+ * which gives the same lines or the reader's error. The reads overwrite the arena's region from
+ * its start: nothing read into the arena may be in use (generate-map.ts resets it after each
+ * object). test/unit/map01.test.ts holds it to the ElfFile path on mutated modules.
  */
 export function emitModule01(file: string, base: string, out: Sink): boolean | undefined {
   const ns = threadNameSort();

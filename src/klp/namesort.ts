@@ -4,10 +4,13 @@
  *
  *   module stack | emit state | output chunk | sink buffer | name offsets | sort keys | read arena
  *
- * The generator reads every object through `arena` (generate-map.ts), so a string table is in
- * the module's memory as it comes from the file and the sort works on it in place; map01 writes
- * the name offsets straight into the offsets region. A table read elsewhere (vmlinux's, which
- * the generator reads apart; a decompressed module's) is copied into the arena first. The memory
+ * The generator reads every object into the arena region (generate-map.ts: vmlinux through
+ * `arena`, a plain module by map01.ts emitModule01 with positional reads straight into `region`,
+ * which is free between objects), so a string table is in the module's memory as it comes from
+ * the file and the sort works on it in place; ns_filter writes the name offsets straight into
+ * the offsets region, and a streamed map's names are written into its Sink's buffer, which is
+ * in the memory too (sinkBuffer). A table read elsewhere (a decompressed module's) is copied
+ * into the arena first. The memory
  * never grows (growing would detach every view handed out): a table with more names than the
  * offsets region holds, or one that no longer fits the arena, goes to a one-off instance.
  */
@@ -22,7 +25,7 @@ const OUT = 1 << 18;
 const SINK = 1 << 20;
 /** a thread's instance: room for this many names (vmlinux has ~200k) ... */
 const THREAD_NAMES = 1 << 19;
-/** ... and a read arena this large (a module's reads, a copy of vmlinux's .strtab: ~4 MB). Untouched pages cost nothing. */
+/** ... and a read arena this large (a module's reads, vmlinux's .symtab and .strtab: ~9 MB). Untouched pages cost nothing. */
 const THREAD_ARENA = 32 << 20;
 /** readable bytes after the arena: keys load 8 bytes at a time, the copy 16 */
 const SLACK = 64;
@@ -92,8 +95,8 @@ export class NameSort {
    * filter is nameOffsets(t, skipTypes, this.offsets(t.count)) done by ns_filter, in the memory:
    * it returns how many offsets it wrote, or -1 when the table has more entries than the
    * offsets region holds or its bytes do not fit the arena (the caller runs nameOffsets). A table
-   * read elsewhere (vmlinux's) is copied into the arena first. A name offset outside the string
-   * table throws nameOffsets' error.
+   * read elsewhere (a decompressed module's) is copied into the arena first. A name offset
+   * outside the string table throws nameOffsets' error.
    */
   filter(t: SymbolBytes, skipTypes: number): number {
     if (t.count > this.names) return -1;
