@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ElfFile, ReadArena } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
-import { emitNames01 } from './map01.js';
+import { emitModule01, emitNames01 } from './map01.js';
 import { threadNameSort } from './namesort.js';
 import { sourceFiles } from './path-recovery.js';
 import { compressionOf, decompressFile } from './decompress.js';
@@ -109,8 +109,9 @@ export class Sink {
    * generic distribution kernel's whole map (30 MB); growing from 16 MiB cost a 32 MiB copy
    * and 10 MiB of peak RSS there (-j 1: 113 -> 103 MiB; -j 2: 133 -> 126 MiB).
    */
-  constructor(size = 1 << 20, public drain?: (bytes: Uint8Array) => void) {
-    this.buf = new Uint8Array(size);
+  constructor(size: number | Uint8Array = 1 << 20, public drain?: (bytes: Uint8Array) => void) {
+    // a buffer given is written into where it is (a streamed 0.1 map's: namesort.ts sinkBuffer)
+    this.buf = typeof size === 'number' ? new Uint8Array(size) : size;
   }
   /** reserve makes room for n more bytes: `len` may drop to 0 (drained), `buf` may change */
   reserve(n: number): void {
@@ -274,7 +275,10 @@ export function planTree(dir: string | KernelTree): TreePlan {
     const f = moduleFile(probe, dir, name);
     if (f === undefined) throw missingModule(objtree, entry, stem);
     const base = stem.slice(stem.lastIndexOf('/') + 1);
-    modules.push({ entry, stem, file: abs + f.ext, base, kname: kernelModuleName(stem), ...(f.unchecked ? { unchecked: true } : {}) });
+    // kernelModuleName(base) is kernelModuleName(stem): it strips the directory first
+    const m: ModuleEntry = { entry, stem, file: abs + f.ext, base, kname: kernelModuleName(base) };
+    if (f.unchecked) m.unchecked = true;
+    modules.push(m);
   }
   return { objtree, vmlinux, modules, livepatch, tree };
 }
@@ -429,9 +433,10 @@ export function emitHeader(ctx: MapContext, out: Sink): void {
 
 /** emitVmlinux writes vmlinux's names (its object line is part of the header). */
 export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
-  // not through the arena: its tables (9 MB for a distribution kernel) would stay resident in the
-  // sort's memory for the whole run; the sort copies the string table in (emitNames01)
-  const elf = ElfFile.open(vmlinux);
+  // 0.1: read into the sort's memory (the arena), where the names are filtered and sorted: no
+  // buffer of its own for the tables (9 MB for a distribution kernel) and no copy of them.
+  // ext: not through the arena (the tables would stay resident in the sort's memory for the run)
+  const elf = ctx.format === 'ext' ? ElfFile.open(vmlinux) : ElfFile.open(vmlinux, { arena: readArena() });
   try {
     const has = elf.symtabIndex() !== undefined;
     if (ctx.format === 'ext') {
@@ -445,7 +450,7 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
     }
   } finally {
     elf.close();
-    readArena().reset(); // the sort's copy of the string table
+    readArena().reset(); // vmlinux's reads (0.1) in the sort's memory
   }
 }
 
@@ -454,6 +459,17 @@ export function emitVmlinux(ctx: MapContext, vmlinux: string, out: Sink): void {
  * livepatch module (its `.modinfo` has the livepatch key).
  */
 export function emitModule(ctx: MapContext, m: ModuleEntry, out: Sink): boolean {
+  if (ctx.format !== 'ext' && m.file.charCodeAt(m.file.length - 1) === 0x6f) {
+    // the plain case without ElfFile (map01.ts), for a .o or .ko (not compressed: compressionOf);
+    // anything else, and every error, below
+    const kept = emitModule01(m.file, m.base, out);
+    if (kept !== undefined) return kept;
+  }
+  return emitModuleElf(ctx, m, out);
+}
+
+/** emitModuleElf is emitModule through ElfFile (every format, every case; exported for the tests that hold emitModule01 to it) */
+export function emitModuleElf(ctx: MapContext, m: ModuleEntry, out: Sink): boolean {
   const elf = openModule(ctx.objtree, m);
   try {
     if (hasLivepatchTag(elf)) return false;
@@ -483,7 +499,9 @@ export function modinfoSkip(objtree: string, m: ModuleEntry): { entry: string; w
 export function generateSymbolMap(opts: GenerateOptions): GenerateResult {
   const plan = planTree(opts.objtree);
   const ctx = mapContext(plan.objtree, opts.format);
-  const out = opts.write !== undefined ? new Sink(STREAM_SIZE, opts.write) : new Sink(SINK_SIZE);
+  // a streamed 0.1 map's buffer is in the sort's memory, where its names are written (no copy)
+  const out = opts.write === undefined ? new Sink(SINK_SIZE)
+    : new Sink(opts.format === 'ext' ? STREAM_SIZE : threadNameSort().sinkBuffer(), opts.write);
   const total = plan.modules.length + 1;
   emitHeader(ctx, out);
   emitVmlinux(ctx, plan.vmlinux, out);

@@ -196,6 +196,178 @@ int32_t ns_sort(const uint8_t *b, uint32_t *a, uint64_t *k, int32_t n)
 	return 0;
 }
 
+/*
+ * ns_filter writes to out[] the st_name of each of the n symbol table entries of `es` bytes at
+ * raw, from entry 1 on, whose type (the low 4 bits of the byte at `info_at`) has no bit in
+ * `skip`, in table order, and returns how many it wrote; max[0] gets the largest st_name of all
+ * n entries, entry 0 included (the caller checks it against the string table). `be`: the fields
+ * are big-endian.
+ */
+int32_t ns_filter(const uint8_t *raw, int32_t n, int32_t es, int32_t info_at, int32_t be, int32_t skip, uint32_t *out, uint32_t *max)
+{
+	uint32_t m = 0;
+	int32_t k = 0;
+	for (int32_t i = 0; i < n; i++, raw += es) {
+		uint32_t name;
+		__builtin_memcpy(&name, raw, 4);
+		if (be)
+			name = __builtin_bswap32(name);
+		m = name > m ? name : m;
+		out[k] = name;
+		k += i != 0 && ((skip >> (raw[info_at] & 0xf)) & 1) == 0;
+	}
+	max[0] = m;
+	return k;
+}
+
+/*
+ * The 0.1 map's module reader (map01.ts emitModule01) asks these whether a module is the plain
+ * case it reads by itself: an ELF64 little-endian file whose header, section headers, section
+ * names, .modinfo and symbol table pass every check src/elf/read.ts makes, and then some (any
+ * field this does not take: 1, and the module is read by ElfFile, which gives its errors).
+ */
+struct elf_info {
+	int32_t shoff;
+	int32_t shnum;
+	int32_t shstrndx;
+	int32_t machine;
+	int32_t modinfo_off;
+	int32_t modinfo_size; /* 0: no .modinfo, or no contents */
+	int32_t symtab_off;
+	int32_t symtab_size; /* -1: no SHT_SYMTAB */
+	int32_t strtab_off;
+	int32_t strtab_size;
+};
+
+static inline uint32_t le32(const uint8_t *p)
+{
+	uint32_t v;
+	__builtin_memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint32_t le16(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+/* ns_ehdr takes the 64 bytes of an ELF header at h: 0 and o's header fields set, or 1 */
+int32_t ns_ehdr(const uint8_t *h, struct elf_info *o)
+{
+	if (le32(h) != 0x464c457fu || h[4] != 2 || h[5] != 1)
+		return 1; /* not ELF64 little-endian */
+	if (le32(h + 36) > 0x1fffff || le32(h + 44) != 0)
+		return 1; /* e_phoff not a safe integer, e_shoff 4 GiB or more */
+	uint32_t shoff = le32(h + 40);
+	uint32_t shentsize = le16(h + 58), shnum = le16(h + 60), shstrndx = le16(h + 62);
+	if (shoff == 0 || shoff > 0x7fffffffu || shentsize != 64 || shnum == 0 || shstrndx == 0 || shstrndx >= shnum)
+		return 1;
+	o->shoff = (int32_t)shoff;
+	o->shnum = (int32_t)shnum;
+	o->shstrndx = (int32_t)shstrndx;
+	o->machine = (int32_t)le16(h + 18);
+	return 0;
+}
+
+/*
+ * ns_shdrs takes the section header table at win + before, win holding the `before` bytes of
+ * the file before it: 0 and o's section fields set, or 1. Every offset and size below 2 GiB,
+ * addralign and entsize safe integers; the name table within the bytes before the table and
+ * every name in it NUL-terminated; at most one .modinfo; the first SHT_SYMTAB's entry size 24,
+ * its size a multiple of 24, its sh_link an SHT_STRTAB.
+ */
+int32_t ns_shdrs(const uint8_t *win, int32_t before, struct elf_info *o)
+{
+	const uint8_t *t = win + before;
+	int32_t n = o->shnum;
+	for (int32_t i = 0; i < n; i++) {
+		const uint8_t *s = t + 64 * i;
+		if (le32(s + 24) > 0x7fffffffu || le32(s + 28) != 0 || le32(s + 32) > 0x7fffffffu || le32(s + 36) != 0 ||
+		    le32(s + 52) > 0x1fffff || le32(s + 60) > 0x1fffff)
+			return 1;
+	}
+	const uint8_t *ss = t + 64 * o->shstrndx;
+	if (le32(ss + 4) == 8)
+		return 1; /* SHT_NOBITS */
+	int64_t at = (int64_t)le32(ss + 24) - ((int64_t)o->shoff - before);
+	int64_t size = le32(ss + 32);
+	if (at < 0 || size == 0 || at + size > before)
+		return 1;
+	const uint8_t *names = win + at;
+	int64_t last = size - 1;
+	while (last >= 0 && names[last] != 0)
+		last--;
+	int32_t modinfo = -1, symtab = -1;
+	for (int32_t i = 0; i < n; i++) {
+		const uint8_t *s = t + 64 * i;
+		uint32_t nm = le32(s);
+		if ((int64_t)nm > last)
+			return 1; /* past the table or not NUL-terminated */
+		if ((int64_t)nm + 8 < size && names[nm + 8] == 0 && names[nm] == '.' && names[nm + 1] == 'm' && names[nm + 2] == 'o' &&
+		    names[nm + 3] == 'd' && names[nm + 4] == 'i' && names[nm + 5] == 'n' && names[nm + 6] == 'f' && names[nm + 7] == 'o') {
+			if (modinfo >= 0)
+				return 1;
+			modinfo = i;
+		}
+		if (symtab < 0 && le32(s + 4) == 2)
+			symtab = i;
+	}
+	o->modinfo_off = 0;
+	o->modinfo_size = 0;
+	if (modinfo >= 0) {
+		const uint8_t *s = t + 64 * modinfo;
+		if (le32(s + 4) != 8) {
+			o->modinfo_off = (int32_t)le32(s + 24);
+			o->modinfo_size = (int32_t)le32(s + 32);
+		}
+	}
+	o->symtab_size = -1;
+	if (symtab >= 0) {
+		const uint8_t *s = t + 64 * symtab;
+		uint32_t size = le32(s + 32), link = le32(s + 40);
+		if (le32(s + 56) != 24 || le32(s + 60) != 0 || size % 24 != 0 || link >= (uint32_t)n || le32(t + 64 * link + 4) != 3)
+			return 1;
+		o->symtab_off = (int32_t)le32(s + 24);
+		o->symtab_size = (int32_t)size;
+		o->strtab_off = (int32_t)le32(t + 64 * link + 24);
+		o->strtab_size = (int32_t)le32(t + 64 * link + 32);
+	}
+	return 0;
+}
+
+static inline int32_t is_livepatch_key(const uint8_t *q)
+{
+	return q[0] == 'l' && q[1] == 'i' && q[2] == 'v' && q[3] == 'e' && q[4] == 'p' && q[5] == 'a' && q[6] == 't' &&
+	       q[7] == 'c' && q[8] == 'h' && q[9] == '=';
+}
+
+/*
+ * ns_livepatch: 1 when the n .modinfo bytes at p hold "livepatch=" at the start of a string (at 0
+ * or after a NUL). The NULs are found 16 bytes at a time (a driver's .modinfo has kilobytes of
+ * aliases), the key tested only where a string starts.
+ */
+int32_t ns_livepatch(const uint8_t *p, int32_t n)
+{
+	if (n >= 10 && is_livepatch_key(p))
+		return 1;
+	for (int32_t base = 0; base < n; base += 16) {
+		uint32_t z = 0;
+		if (n - base >= 16) {
+			z = (uint32_t)wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(p + base), wasm_i8x16_splat(0)));
+		} else {
+			for (int32_t j = 0; j < n - base; j++)
+				z |= (uint32_t)(p[base + j] == 0) << j;
+		}
+		while (z != 0) {
+			int32_t at = base + __builtin_ctz(z) + 1;
+			z &= z - 1;
+			if (at + 10 <= n && is_livepatch_key(p + at))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 /* where ns_emit stopped: the next name, and the next byte of it to copy (-1: its start) */
 struct emit {
 	int32_t next;
