@@ -7,7 +7,7 @@ export { ElfFormatError, ElfEditError, IoError } from './errors.js';
 export { loadBuiltin } from './builtin.js';
 export { ElfFile, LAYOUT, hasFlag, readCString, latin1, isSectionIndex } from './read.js';
 export type { ElfHeader, SectionHeader } from './read.js';
-export { SymbolTable, nameOffsets, countDefined } from './symtab.js';
+export { SymbolTable, nameOffsets, hasDefined } from './symtab.js';
 export type { SymbolBytes } from './symtab.js';
 export { RelocTable } from './reloc.js';
 export type { Reloc } from './reloc.js';

@@ -62,16 +62,15 @@ export function nameOffsets(t: SymbolBytes, skipTypes: number, out: Uint32Array)
   return k;
 }
 
-/** countDefined returns how many symbols (from index 1) of type `type` (STT_*) have st_shndx != SHN_UNDEF. */
-export function countDefined(t: SymbolBytes, type: number): number {
+/** hasDefined tells whether a symbol (from index 1) of type `type` (STT_*) has st_shndx != SHN_UNDEF; it stops at the first. */
+export function hasDefined(t: SymbolBytes, type: number): boolean {
   const raw = t.raw, h = t.elf.header;
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const es = h.bits === 64 ? 24 : 16, infoAt = h.bits === 64 ? 4 : 12, shndxAt = h.bits === 64 ? 6 : 14;
-  let n = 0;
   for (let i = 1, o = es; i < t.count; i++, o += es) {
-    if ((raw[o + infoAt]! & 0xf) === type && v.getUint16(o + shndxAt, h.littleEndian) !== SHN_UNDEF) n++;
+    if ((raw[o + infoAt]! & 0xf) === type && v.getUint16(o + shndxAt, h.littleEndian) !== SHN_UNDEF) return true;
   }
-  return n;
+  return false;
 }
 
 /** badNameOffset names the first symbol whose st_name lies outside the string table. */

@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, SHF_EXECINSTR, SHT_SYMTAB, STT_FUNC, countDefined, hasFlag, type SymbolBytes } from '../elf/index.js';
+import { ElfFile, SHF_EXECINSTR, SHT_SYMTAB, STT_FUNC, hasDefined, hasFlag, type SymbolBytes } from '../elf/index.js';
 import { KlpError } from './errors.js';
 import type { SymbolMap } from './symbol-map.js';
 
@@ -43,9 +43,9 @@ function sectionsProblem(elf: ElfFile): string | undefined {
   return `has no code section (its sections: ${names.join(', ')})${btf}`;
 }
 
-/** functionCount counts the defined STT_FUNC symbols of a table (step 2). */
-function functionCount(st: SymbolBytes): number {
-  return countDefined(st, STT_FUNC);
+/** hasFunction tells whether a table defines an STT_FUNC symbol (step 2); vmlinux's first is near the start. */
+function hasFunction(st: SymbolBytes): boolean {
+  return hasDefined(st, STT_FUNC);
 }
 
 /**
@@ -67,7 +67,7 @@ export function checkVmlinuxSections(vmlinux: string, objtree: string): void {
  * `st` when it has one) passes both steps: a .symtab, a code section, a defined function.
  */
 export function checkVmlinuxSymbols(elf: ElfFile, st: SymbolBytes | undefined, objtree: string): void {
-  const why = sectionsProblem(elf) ?? (st !== undefined && functionCount(st) === 0
+  const why = sectionsProblem(elf) ?? (st !== undefined && !hasFunction(st)
     ? `has ${st.count - 1} symbols but not one function (STT_FUNC): a stripped or partial symbol table`
     : undefined);
   if (why !== undefined) throw noSymbolsError(elf.file, why, objtree);
