@@ -5,9 +5,9 @@
 export * from './constants.js';
 export { ElfFormatError, ElfEditError, IoError } from './errors.js';
 export { loadBuiltin } from './builtin.js';
-export { ElfFile, LAYOUT, hasFlag, readCString, latin1, isSectionIndex } from './read.js';
+export { ElfFile, LAYOUT, NEARBY, hasFlag, readCString, latin1, isSectionIndex } from './read.js';
 export type { ElfHeader, SectionHeader } from './read.js';
-export { SymbolTable, nameOffsets, hasDefined } from './symtab.js';
+export { SymbolTable, nameOffsets, namePastTable, hasDefined } from './symtab.js';
 export type { SymbolBytes } from './symtab.js';
 export { RelocTable } from './reloc.js';
 export type { Reloc } from './reloc.js';

@@ -497,8 +497,8 @@ class Section implements SectionHeader {
   }
 }
 
-/** sections whose contents are at most this far apart are read with one read (see ElfFile.load) */
-const NEARBY = 4096;
+/** sections whose contents are at most this far apart are read with one read (see ElfFile.load; map01.ts's module reader reads as it does) */
+export const NEARBY = 4096;
 
 /**
  * SectionTable: the section header table as read (the bytes stay where they were read: with an

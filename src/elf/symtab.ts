@@ -58,8 +58,17 @@ export function nameOffsets(t: SymbolBytes, skipTypes: number, out: Uint32Array)
       if (o !== 0 && ((skipTypes >>> (raw[o + infoAt]! & 0xf)) & 1) === 0) out[k++] = name;
     }
   }
-  if (max >= strLen && !(max === 0 && strLen === 0)) throw badNameOffset(t);
+  if (namePastTable(max, strLen)) throw badNameOffset(t);
   return k;
+}
+
+/**
+ * namePastTable tells whether a name offset `off` (or the largest of a table's) lies outside a
+ * string table of strLen bytes; every offset 0 in an empty string table is allowed (no names).
+ * The one rule of nameOffsets, SymbolTable and the 0.1 map's WebAssembly filter (namesort.ts).
+ */
+export function namePastTable(off: number, strLen: number): boolean {
+  return off >= strLen && !(off === 0 && strLen === 0);
 }
 
 /** hasDefined tells whether a symbol (from index 1) of type `type` (STT_*) has st_shndx != SHN_UNDEF; it stops at the first. */
@@ -80,7 +89,7 @@ function badNameOffset(t: SymbolBytes): ElfFormatError {
   const v = new DataView(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength);
   for (let i = 0; i < t.count; i++) {
     const name = v.getUint32(i * es, h.littleEndian);
-    if (name >= strLen && !(name === 0 && strLen === 0)) {
+    if (namePastTable(name, strLen)) {
       return new ElfFormatError(t.elf.file, 'ELF_BAD_STRTAB_INDEX',
         `symbol ${i}: st_name ${name} is past the end of the string table (${strLen} bytes)`, t.fileOffset + i * es);
     }
@@ -170,9 +179,9 @@ export class SymbolTable implements SymbolBytes {
     decodeFields(raw, v, n, this.is64, this.le, this.nameOff, this.info, this.other, this.shndx);
     const strLen = strtab.length;
     const maxName = maxOf(this.nameOff);
-    if (maxName >= strLen && !(maxName === 0 && strLen === 0)) {
+    if (namePastTable(maxName, strLen)) {
       const nameOff = this.nameOff;
-      const i = nameOff.findIndex((x) => x >= strLen && !(x === 0 && strLen === 0));
+      const i = nameOff.findIndex((x) => namePastTable(x, strLen));
       throw new ElfFormatError(elf.file, 'ELF_BAD_STRTAB_INDEX',
         `symbol ${i}: st_name ${nameOff[i]} is past the end of the string table (${strLen} bytes)`, fileOffset + i * this.entsize);
     }

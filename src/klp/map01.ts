@@ -7,7 +7,7 @@
  * memory and checked there without an ElfFile.
  */
 import * as fs from 'node:fs';
-import { EM_AARCH64, EM_ARM, EM_RISCV, STT_FILE, STT_SECTION, nameOffsets, type SymbolBytes } from '../elf/index.js';
+import { EM_AARCH64, EM_ARM, EM_RISCV, NEARBY, STT_FILE, STT_SECTION, nameOffsets, type SymbolBytes } from '../elf/index.js';
 import { threadNameSort } from './namesort.js';
 import type { Sink } from './generate-map.js';
 
@@ -95,9 +95,6 @@ export function emitNames01(t: SymbolBytes, out: Sink): void {
   checkTerminated(t, offs, k);
   sorter.emit(strtab, offs, k, out);
 }
-
-/** as ElfFile.load: a symbol table and its string table this close are read with one read */
-const NEARBY = 4096;
 
 /**
  * emitModule01 is emitModule for a 0.1 map without ElfFile: one module's object line and names,

@@ -14,7 +14,7 @@
  * never grows (growing would detach every view handed out): a table with more names than the
  * offsets region holds, or one that no longer fits the arena, goes to a one-off instance.
  */
-import { nameOffsets, ReadArena, type SymbolBytes } from '../elf/index.js';
+import { nameOffsets, namePastTable, ReadArena, type SymbolBytes } from '../elf/index.js';
 import { WASM as NAMESORT_WASM } from './wasm/namesort.wasm.js';
 import { LAYOUT_BASE, instantiate, pages } from './wasm/instance.js';
 import type { Sink } from './generate-map.js';
@@ -108,7 +108,7 @@ export class NameSort {
     const h = t.elf.header, is64 = h.bits === 64;
     const k = this.nsFilter(raw.byteOffset, t.count, is64 ? 24 : 16, is64 ? 4 : 12, h.littleEndian ? 0 : 1, skipTypes, this.offsAt, LAYOUT_BASE + 8);
     const max = this.state[2]! >>> 0, strLen = t.strtab.length;
-    if (max >= strLen && !(max === 0 && strLen === 0)) return nameOffsets(t, skipTypes, this.offs); // throws
+    if (namePastTable(max, strLen)) return nameOffsets(t, skipTypes, this.offs); // throws
     return k;
   }
 
@@ -135,7 +135,7 @@ export class NameSort {
   filterAt(at: number, count: number, skipTypes: number, strLen: number): number {
     const k = this.nsFilter(this.regionAt + at, count, 24, 4, 0, skipTypes, this.offsAt, LAYOUT_BASE + 8);
     const max = this.state[2]! >>> 0;
-    return max >= strLen && !(max === 0 && strLen === 0) ? -1 : k;
+    return namePastTable(max, strLen) ? -1 : k;
   }
 
   /** emitAt is emit of the first k offsets filterAt wrote, the string table at region[at] */
