@@ -6,7 +6,7 @@
  * open 'x.ko'`), or has no path at all (reading a directory: `EISDIR ... read`). inputError
  * words the common cases once.
  *
- * writeFileAtomic writes to a hidden temporary file next to the target and renames it over the
+ * writeFileAtomic writes to a hidden temporary file next to the target and renames it to the
  * target, so a failed run never leaves a half-written file where make would find it. When that
  * fails, Node's own error names the temporary file (`.foo.ko.1234.m3x.tmp: open: ENOENT`) or
  * reads oddly (`rename: EISDIR` for `-o DIR`); the user never typed that name. So every failure
@@ -132,6 +132,26 @@ export function checkOutputPath(target: string): void {
 }
 
 /**
+ * replaceWith renames the finished file `tmp` to `target`, removing an existing regular file at
+ * `target` first. A rename over an existing file makes ext4 (its default auto_da_alloc) and btrfs
+ * start writing the new file's data back before rename returns, to spare a crash the empty file
+ * a program that forgets fsync would leave: 7.7 ms for an 11 MB map on this project's ext4 build
+ * machines, against 0.4 ms for unlink and rename (bench/README.md). Other processes still see the
+ * old file, no file, or the whole new one, never a part; after a power loss the new file can be
+ * empty, as every file the compiler and the linker write can (GNU ld unlinks its output before
+ * writing it too); make rebuilds it. A symbolic link, or anything else not a regular file, is
+ * left to rename, which replaces the link itself, as before; a failed unlink is left to rename too.
+ */
+function replaceWith(tmp: string, target: string): void {
+  try {
+    if (fs.lstatSync(target).isFile()) fs.unlinkSync(target);
+  } catch {
+    /* no such file, or it cannot be removed: rename replaces it or says why not */
+  }
+  fs.renameSync(tmp, target);
+}
+
+/**
  * AtomicFileWriter writes a file in pieces to a temporary file next to `target` and renames it
  * over the target on commit(), so a failed run never leaves a half-written file where make would
  * find it (abort() removes the temporary file). For outputs made as they are written: a symbol map
@@ -165,13 +185,13 @@ export class AtomicFileWriter {
       throw new IoError(this.target, 'output', e.code!, `${this.target}: cannot write: ${errnoText(e)}; ${full ? 'free some space or ' : ''}choose another output path`, { cause: e });
     }
   }
-  /** commit closes the file and renames it over the target. */
+  /** commit closes the file and puts it in the target's place (replaceWith). */
   commit(): void {
     if (this.fd === undefined) throw new Error(`${this.target}: commit after abort`);
     try {
       fs.closeSync(this.fd);
       this.fd = undefined;
-      fs.renameSync(this.tmp, this.target);
+      replaceWith(this.tmp, this.target);
     } catch (e) {
       this.abort();
       if (!isErrno(e)) throw e;

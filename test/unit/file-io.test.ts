@@ -1,0 +1,69 @@
+// src/elf/file-io.ts: an output replaces what was at its path only once it is whole, and
+// leaves no temporary file. The existing regular file is unlinked before the rename (replaceWith:
+// a rename over it would make ext4 write the new data back before returning); these tests hold
+// what a user sees of that to what a plain rename gives.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { AtomicFileWriter, writeFileAtomic } from '../../src/elf/index.js';
+
+let d: string;
+before(() => { d = fs.mkdtempSync(path.join(os.tmpdir(), 'klp-fileio-')); });
+after(() => fs.rmSync(d, { recursive: true, force: true }));
+
+const temps = (): string[] => fs.readdirSync(d).filter((f) => f.endsWith('.tmp'));
+
+test('an existing file is replaced by the new bytes and mode; no temporary file is left', () => {
+  const t = path.join(d, 'map.klp');
+  fs.writeFileSync(t, 'old contents, longer than the new ones\n', { mode: 0o600 });
+  writeFileAtomic(t, [Buffer.from('new\n'), Buffer.from('lines\n')], 0o644);
+  assert.equal(fs.readFileSync(t, 'utf8'), 'new\nlines\n');
+  assert.equal(fs.statSync(t).mode & 0o777, 0o644 & ~process.umask());
+  assert.deepEqual(temps(), []);
+});
+
+test('the old file stays whole under its other names: a hard link and an open descriptor keep the old bytes', () => {
+  const t = path.join(d, 'linked.ko'), other = path.join(d, 'other-name.ko');
+  fs.writeFileSync(t, 'old\n');
+  fs.linkSync(t, other);
+  const fd = fs.openSync(t, 'r');
+  try {
+    writeFileAtomic(t, Buffer.from('new\n'));
+    assert.equal(fs.readFileSync(t, 'utf8'), 'new\n');
+    assert.equal(fs.readFileSync(other, 'utf8'), 'old\n');
+    assert.equal(fs.readFileSync(fd, 'utf8'), 'old\n');
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+test('until commit the target keeps its old bytes; abort leaves it as it was', () => {
+  const t = path.join(d, 'pending.klp');
+  fs.writeFileSync(t, 'old\n');
+  const w = new AtomicFileWriter(t);
+  w.write(Buffer.from('half'));
+  assert.equal(fs.readFileSync(t, 'utf8'), 'old\n');
+  assert.equal(temps().length, 1);
+  w.abort();
+  assert.equal(fs.readFileSync(t, 'utf8'), 'old\n');
+  assert.deepEqual(temps(), []);
+});
+
+test('a symbolic link at the target is replaced by the file; what it pointed at is untouched', () => {
+  const dest = path.join(d, 'pointed-at'), t = path.join(d, 'link.klp');
+  fs.writeFileSync(dest, 'keep\n');
+  fs.symlinkSync(dest, t);
+  writeFileAtomic(t, Buffer.from('new\n'));
+  assert.equal(fs.lstatSync(t).isFile(), true);
+  assert.equal(fs.readFileSync(t, 'utf8'), 'new\n');
+  assert.equal(fs.readFileSync(dest, 'utf8'), 'keep\n');
+});
+
+test('a new path is created', () => {
+  const t = path.join(d, 'fresh.klp');
+  writeFileAtomic(t, Buffer.from('x\n'));
+  assert.equal(fs.readFileSync(t, 'utf8'), 'x\n');
+  assert.deepEqual(temps(), []);
+});
