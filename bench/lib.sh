@@ -29,6 +29,19 @@ make_livepatch() {
 	wc -l < "$dir/picked"
 }
 
+# pick_trees [NAME|TREE ...]: sets trees (paths) and names (labels) from the arguments (default:
+# cloud full): a corpus name under $corpus, or a kbuild-like tree; a missing one is skipped, saying so
+pick_trees() {
+	trees=() names=()
+	if [ $# -eq 0 ]; then set -- cloud full; fi
+	for a in "$@"; do
+		if [ -d "$corpus/$a/tree" ]; then trees+=("$corpus/$a/tree"); names+=("$a");
+		elif [ -d "$a" ]; then trees+=("$a"); names+=("$(basename "$a")");
+		else echo "bench: skipping '$a' (no such tree; fetch it with ../shared/tools/fetch-distro-kernel.sh $a)" >&2; fi
+	done
+	[ ${#trees[@]} -gt 0 ] || { echo "bench: no trees" >&2; exit 1; }
+}
+
 # median: the median of the numbers on stdin, one per line
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 

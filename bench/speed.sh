@@ -40,14 +40,7 @@ baseline=${BASELINE:-$here/../shared/tools/symbols-klp-baseline.sh}
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time (GNU time) is required (apt-get install time)" >&2; exit 1; }
 command -v gcc >/dev/null || { echo "bench: gcc is required for the C floor" >&2; exit 1; }
 
-trees=() names=()
-if [ $# -eq 0 ]; then set -- cloud full; fi
-for a in "$@"; do
-	if [ -d "$corpus/$a/tree" ]; then trees+=("$corpus/$a/tree"); names+=("$a");
-	elif [ -d "$a" ]; then trees+=("$a"); names+=("$(basename "$a")");
-	else echo "bench: skipping '$a' (no such tree; fetch it with ../shared/tools/fetch-distro-kernel.sh $a)" >&2; fi
-done
-[ ${#trees[@]} -gt 0 ] || { echo "bench: no trees" >&2; exit 1; }
+pick_trees "$@"
 
 out=$(mktemp -d /tmp/klp-speed.XXXXXX)
 trap 'rm -rf "$out"' EXIT
