@@ -16,7 +16,9 @@ export { PROG } from './errors.js';
 const MISSING_INPUT = new Set(['TREE_NO_DIR', 'TREE_NO_VMLINUX', 'TREE_NO_MODULES_ORDER', 'TREE_MODULE_MISSING', 'VMLINUX_NO_SYMBOLS', 'TARGET_MISSING']);
 
 /** errno codes that mean "this file cannot be had" (input, 66) or "cannot be created" (output, 73); others are 74 */
-const UNAVAILABLE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
+const UNAVAILABLE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG',
+  // not an errno: an output path naming a block device or a socket (src/elf/file-io.ts outputKind)
+  'ENOTREG']);
 
 function ioExit(role: 'input' | 'output', errno: string): number {
   if (!UNAVAILABLE.has(errno)) return EXIT.IOERR;

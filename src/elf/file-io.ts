@@ -21,7 +21,8 @@ import { IoError } from './errors.js';
 /** errnoText returns Node's description of a system error without the code, call and path it repeats. */
 export function errnoText(e: NodeJS.ErrnoException): string {
   // Node's form: "ENOENT: no such file or directory, open '/x'" (and " -> '/y'" for rename)
-  const m = /^[A-Z0-9_]+: (.*?), [a-z_]+ '/.exec(e.message);
+  // (or without a path: "EPIPE: broken pipe, write")
+  const m = /^[A-Z0-9_]+: (.*?), [a-z_]+(?: '|$)/.exec(e.message);
   return m ? m[1]! : e.message;
 }
 
@@ -117,8 +118,39 @@ function createError(target: string, code: string, cause?: unknown): IoError {
  * system is read-only). Callers with a long job ahead run it before starting.
  */
 export function checkOutputPath(target: string): void {
+  outputKind(target);
+}
+
+/** how an output is written: a temporary file renamed into place, or in place through a descriptor */
+type OutputKind = { kind: 'file' } | { kind: 'stream'; fd: number | undefined };
+
+/**
+ * outputKind is checkOutputPath, telling how `target` is to be written.
+ *  - 'stream' for a path that is not a regular file or a link to one: a link to this process's
+ *    standard output or error whatever it is (`-o /dev/stdout` into a pipe, a socket as Node's
+ *    child processes have, a terminal, or a file the shell redirected to: `fd` says which), or an
+ *    existing character device or FIFO (`-o /dev/null`, a named pipe), opened and written where it
+ *    is, as a shell redirection would. A temporary file renamed over such a path would replace the
+ *    device node or the /dev/stdout link itself (root may create files in /dev).
+ *  - 'file' for everything else (a new path, a regular file, a link to none of the above): a
+ *    temporary file next to it, renamed into place.
+ * A block device or a socket of its own is refused: no map or module belongs on a disk, and a
+ * socket cannot be opened.
+ */
+function outputKind(target: string): OutputKind {
   const st = statOf(target);
-  if (typeof st !== 'string' && st.isDirectory()) throw createError(target, 'EISDIR');
+  if (typeof st !== 'string') {
+    if (st.isDirectory()) throw createError(target, 'EISDIR');
+    const link = st.isFile() ? lstatIsLink(target) : true;
+    if (link) {
+      for (const fd of [1, 2]) if (sameFile(st, fd)) return { kind: 'stream', fd };
+    }
+    if (st.isCharacterDevice() || st.isFIFO()) return { kind: 'stream', fd: undefined };
+    if (!st.isFile()) {
+      const what = st.isBlockDevice() ? 'a block device' : 'a socket';
+      throw new IoError(target, 'output', 'ENOTREG', `${target}: is ${what}; the output must be a file, a character device such as /dev/null, or a pipe`);
+    }
+  }
   const dir = path.dirname(target);
   const d = statOf(dir);
   if (typeof d === 'string') throw createError(target, d);
@@ -128,6 +160,38 @@ export function checkOutputPath(target: string): void {
   } catch (e) {
     if (isErrno(e)) throw createError(target, e.code!, e);
     throw e;
+  }
+  return { kind: 'file' };
+}
+
+function lstatIsLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** sameFile tells whether descriptor `fd` of this process is the file `st` describes */
+function sameFile(st: fs.Stats, fd: number): boolean {
+  try {
+    const f = fs.fstatSync(fd);
+    return f.dev === st.dev && f.ino === st.ino;
+  } catch {
+    return false; // not open
+  }
+}
+
+/**
+ * isStreamOutput tells whether `target` is written in place (outputKind 'stream': a device, a
+ * pipe, or this process's standard output or error), where the caller prints nothing of its own
+ * after it
+ */
+export function isStreamOutput(target: string): boolean {
+  try {
+    return outputKind(target).kind === 'stream';
+  } catch {
+    return false;
   }
 }
 
@@ -151,6 +215,25 @@ function replaceWith(tmp: string, target: string): void {
   fs.renameSync(tmp, target);
 }
 
+/** a cell to sleep on (Atomics.wait) while a full non-blocking pipe drains */
+let pause: Int32Array | undefined;
+
+/**
+ * writeSome writes bytes[from..] to fd once and returns how many were written. A descriptor this
+ * process inherited (standard output) may be non-blocking: a full pipe answers EAGAIN, and the
+ * write is tried again a millisecond later instead of failing.
+ */
+function writeSome(fd: number, bytes: Uint8Array, from: number): number {
+  for (;;) {
+    try {
+      return fs.writeSync(fd, bytes, from, bytes.length - from);
+    } catch (e) {
+      if (!isErrno(e) || e.code !== 'EAGAIN') throw e;
+      Atomics.wait((pause ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, 1);
+    }
+  }
+}
+
 /**
  * AtomicFileWriter writes a file in pieces to a temporary file next to `target` and renames it
  * over the target on commit(), so a failed run never leaves a half-written file where make would
@@ -160,10 +243,24 @@ function replaceWith(tmp: string, target: string): void {
  * write (ENOSPC...) or rename later; the temporary file is then removed.
  */
 export class AtomicFileWriter {
-  private readonly tmp: string;
+  /** the temporary file; undefined for a target written in place (outputKind 'stream') */
+  private readonly tmp: string | undefined;
+  /** false for this process's standard output or error, which are written but never closed */
+  private readonly owned: boolean = true;
   private fd: number | undefined;
   constructor(readonly target: string, mode = 0o644) {
-    checkOutputPath(target);
+    const k = outputKind(target);
+    if (k.kind === 'stream') {
+      this.tmp = undefined;
+      this.owned = k.fd === undefined;
+      try {
+        this.fd = k.fd ?? fs.openSync(target, 'w');
+      } catch (e) {
+        if (!isErrno(e)) throw e;
+        throw createError(target, e.code!, e);
+      }
+      return;
+    }
     const dir = path.dirname(path.resolve(target));
     this.tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
@@ -177,10 +274,13 @@ export class AtomicFileWriter {
   write(bytes: Uint8Array): void {
     if (this.fd === undefined) throw new Error(`${this.target}: write after commit or abort`);
     try {
-      for (let done = 0; done < bytes.length;) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+      for (let done = 0; done < bytes.length;) done += writeSome(this.fd, bytes, done);
     } catch (e) {
       this.abort();
       if (!isErrno(e)) throw e;
+      if (e.code === 'EPIPE') {
+        throw new IoError(this.target, 'output', e.code, `${this.target}: the reading end of the pipe was closed; the output is incomplete`, { cause: e });
+      }
       const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
       throw new IoError(this.target, 'output', e.code!, `${this.target}: cannot write: ${errnoText(e)}; ${full ? 'free some space or ' : ''}choose another output path`, { cause: e });
     }
@@ -189,25 +289,29 @@ export class AtomicFileWriter {
   commit(): void {
     if (this.fd === undefined) throw new Error(`${this.target}: commit after abort`);
     try {
-      fs.closeSync(this.fd);
+      if (this.owned) fs.closeSync(this.fd);
       this.fd = undefined;
-      replaceWith(this.tmp, this.target);
+      if (this.tmp !== undefined) replaceWith(this.tmp, this.target);
     } catch (e) {
       this.abort();
       if (!isErrno(e)) throw e;
       throw createError(this.target, e.code!, e);
     }
   }
-  /** abort closes and removes the temporary file; the target is left as it was. */
+  /**
+   * abort closes and removes the temporary file; the target is left as it was (a device or a pipe
+   * written in place keeps what was written to it: the caller's error says the output is incomplete).
+   */
   abort(): void {
     if (this.fd !== undefined) {
       try {
-        fs.closeSync(this.fd);
+        if (this.owned) fs.closeSync(this.fd);
       } catch {
         /* closing is all that is left to do */
       }
       this.fd = undefined;
     }
+    if (this.tmp === undefined) return;
     try {
       fs.unlinkSync(this.tmp);
     } catch {

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { repoRoot } from '../helpers/elf-fixtures.js';
@@ -154,6 +154,36 @@ test('an input that is a directory or sits under a file is named, exit 66', () =
   const r = cli(['check', 'plain/lp.ko']);
   assert.equal(r.status, 66, r.stderr);
   assert.equal(errorLine(r), 'klp-convert: error: plain/lp.ko: a part of the path is a file, not a directory; check the path');
+});
+
+test('convert -o a device or a pipe writes there and leaves the node as it was; a block device is refused, exit 73', (t) => {
+  const file = cli(['convert', 'lp.ko', '-o', 'lp-file.ko']);
+  assert.equal(file.status, 0, file.stderr);
+  const want = readFileSync(join(d, 'lp-file.ko'));
+  // /dev/stdout: a link to this process's standard output (a pipe here)
+  const r = spawnSync(process.execPath, [CLI, 'convert', 'lp.ko', '-o', '/dev/stdout'], { cwd: d });
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.deepEqual(r.stdout, want);
+  assert.ok(lstatSync('/dev/stdout').isSymbolicLink());
+  // a character device node of our own (as root; the same node as /dev/null)
+  const nul = join(d, 'nul');
+  if (spawnSync('mknod', [nul, 'c', '1', '3']).status !== 0) {
+    t.diagnostic('mknod refused (not root): the character device case is not run');
+  } else {
+    const n = cli(['convert', 'lp.ko', '-o', 'nul']);
+    assert.equal(n.status, 0, n.stderr);
+    assert.ok(statSync(nul).isCharacterDevice(), 'still a character device, not a regular file renamed over it');
+    rmSync(nul);
+    const blk = join(d, 'blk');
+    assert.equal(spawnSync('mknod', [blk, 'b', '7', '200']).status, 0);
+    const b = cli(['convert', 'lp.ko', '-o', 'blk']);
+    assert.equal(b.status, 73, b.stderr);
+    assert.equal(errorLine(b), 'klp-convert: error: blk: is a block device; the output must be a file, a character device such as /dev/null, or a pipe');
+    assert.ok(statSync(blk).isBlockDevice());
+    rmSync(blk);
+  }
+  rmSync(join(d, 'lp-file.ko'));
+  noTempFiles();
 });
 
 test('a good run next to these mistakes still writes its output (the checks refuse only what is wrong)', () => {

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync, truncateSync, statSync, renameSync, mkdtempSync, cpSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, writeFileSync, truncateSync, statSync, renameSync, mkdtempSync, cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { buildSymbolsTree, dropBlocks, missingTools, nmNames, run, type SymbolsTree } from '../helpers/symbols-tree.js';
@@ -186,6 +186,24 @@ test('symbols: output does not depend on -j; quiet line on stdout when not a ter
   assert.equal(d.status, 0, d.stderr);
   assert.ok(existsSync(join(T.tree, 'symbols.klp')), 'default output is <objtree>/symbols.klp');
   rmSync(join(T.tree, 'symbols.klp'));
+});
+
+test('symbols -o /dev/stdout writes the map to standard output, nothing else, and leaves /dev untouched (both formats)', { skip }, () => {
+  const before = readdirSync('/dev').filter((f) => f.endsWith('.tmp'));
+  for (const [args, file] of [[[], ours01], [['--format', 'ext'], oursExt]] as const) {
+    for (const j of ['1', '2']) {
+      const r = spawnSync(process.execPath, [CLI, 'symbols', '--objtree', T.tree, ...args, '-j', j, '-o', '/dev/stdout'], { maxBuffer: 1 << 26 });
+      assert.equal(r.status, 0, r.stderr.toString());
+      assert.deepEqual(r.stdout, readFileSync(file), `${args.join(' ')} -j ${j}: the map alone, no KLP line`);
+      assert.equal(r.stderr.toString(), '');
+    }
+  }
+  assert.ok(lstatSync('/dev/stdout').isSymbolicLink(), '/dev/stdout is still the link it was');
+  assert.deepEqual(readdirSync('/dev').filter((f) => f.endsWith('.tmp')), before, 'no temporary file in /dev');
+  const n = cli(['symbols', '--objtree', T.tree, '-o', '/dev/null']);
+  assert.equal(n.status, 0, n.stderr);
+  assert.equal(n.stdout, '');
+  assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still a device');
 });
 
 test('symbols: -j 1 and -j 2 give the same bytes (both formats) and the same error', { skip }, () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
 import { AtomicFileWriter, writeFileAtomic } from '../../src/elf/index.js';
 
 let d: string;
@@ -65,5 +66,31 @@ test('a new path is created', () => {
   const t = path.join(d, 'fresh.klp');
   writeFileAtomic(t, Buffer.from('x\n'));
   assert.equal(fs.readFileSync(t, 'utf8'), 'x\n');
+  assert.deepEqual(temps(), []);
+});
+
+test('a symbolic link to a character device is written through: the link and the device stay as they were', () => {
+  const t = path.join(d, 'to-null.klp');
+  fs.symlinkSync('/dev/null', t);
+  writeFileAtomic(t, Buffer.from('gone\n'));
+  assert.equal(fs.lstatSync(t).isSymbolicLink(), true);
+  assert.equal(fs.statSync('/dev/null').isCharacterDevice(), true);
+  assert.deepEqual(temps(), []);
+});
+
+test('a named pipe is written in place, in pieces, to the process reading it', async () => {
+  const fifo = path.join(d, 'map.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const reader = spawn('cat', [fifo]);
+  const got: Buffer[] = [];
+  reader.stdout.on('data', (b: Buffer) => got.push(b));
+  const done = new Promise((resolve) => reader.on('close', resolve));
+  const w = new AtomicFileWriter(fifo); // opens once cat has opened its end
+  w.write(Buffer.from('first\n'));
+  w.write(Buffer.from('second\n'));
+  w.commit();
+  await done;
+  assert.equal(Buffer.concat(got).toString(), 'first\nsecond\n');
+  assert.equal(fs.statSync(fifo).isFIFO(), true);
   assert.deepEqual(temps(), []);
 });

@@ -36,7 +36,8 @@ options:
   --allow-untagged      accept a module without MODULE_INFO(livepatch, "Y")
   --json                print what was converted as JSON on stdout
   -v, --verbose         print each converted symbol on stderr
-  -o, --output FILE     where to write the result (required)
+  -o, --output FILE     where to write the result (required; a file is replaced only once
+                        it is whole; /dev/stdout, a device or a pipe is written in place)
 
 exit status: 0 converted (or nothing to do), 1 cannot convert (ambiguous or unknown symbol,
 refused section, bad annotation, a klp-build module that is not x86_64), 64 usage, 65 malformed

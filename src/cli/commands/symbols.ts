@@ -13,7 +13,7 @@
  * made (AtomicFileWriter), except for ext -v. The bytes never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
-import { AtomicFileWriter, checkOutputPath, writeFileAtomic } from '../../elf/index.js';
+import { AtomicFileWriter, checkOutputPath, isStreamOutput, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
 import { describeKernelTree, findKernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
@@ -33,7 +33,8 @@ modules left out), as symbols.klp.
                    its usr/lib/debug/lib/modules/<release> directory. Without modules.order
                    the modules are kernel/**.ko(.xz/.zst/.gz), in path order
   -o, --output F   where to write the map (default: <objtree>/symbols.klp; ./symbols.klp
-                   for a debug package or a lib/modules/<release> directory)
+                   for a debug package or a lib/modules/<release> directory; /dev/stdout,
+                   a device or a pipe is written in place)
   --format F       0.1 (default; byte-identical to the 2022 kbuild recipe) or ext
                    (klp-convert-symbol-data-ext.2: kernel sympos order, binding, type, init,
                    exports, source file as a path from DWARF or the tree's .o files; see
@@ -122,7 +123,8 @@ export const command: Command = {
         process.stderr.write(`klp-convert: symbols: source files: ${t.paths} of ${t.entries} with a path (from DWARF or the tree's .o files), the rest by STT_FILE name only\n`);
       }
     }
-    if (!tty) process.stdout.write(`  KLP     ${path.basename(output)}\n`);
+    // not after a map written to a device or a pipe (-o /dev/stdout: the map is the output)
+    if (!tty && !isStreamOutput(output)) process.stdout.write(`  KLP     ${path.basename(output)}\n`);
     return 0;
   },
 };
