@@ -215,6 +215,41 @@ function replaceWith(tmp: string, target: string): void {
   fs.renameSync(tmp, target);
 }
 
+/**
+ * removeStale removes the temporary files that earlier runs left for the same target when they
+ * were killed: Node ends at once on SIGINT (Ctrl-C in make) or SIGTERM, before any cleanup could
+ * run, and a handler would only run between synchronous stretches of work, deferring Ctrl-C. The
+ * names are ours, `.<target>.<pid>.<stamp>.tmp`; a file whose process still exists is left alone.
+ */
+function removeStale(dir: string, base: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // creating the temporary file reports what is wrong with the directory
+  }
+  const prefix = `.${base}.`;
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const m = /^([1-9][0-9]*)\.[0-9a-z]+\.tmp$/.exec(n.slice(prefix.length));
+    if (m === null || processExists(Number(m[1]))) continue;
+    try {
+      fs.unlinkSync(path.join(dir, n));
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return isErrno(e) && e.code === 'EPERM'; // exists, another user's
+  }
+}
+
 /** a cell to sleep on (Atomics.wait) while a full non-blocking pipe drains */
 let pause: Int32Array | undefined;
 
@@ -262,6 +297,7 @@ export class AtomicFileWriter {
       return;
     }
     const dir = path.dirname(path.resolve(target));
+    removeStale(dir, path.basename(target));
     this.tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
       this.fd = fs.openSync(this.tmp, 'w', mode);

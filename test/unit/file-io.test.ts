@@ -94,3 +94,15 @@ test('a named pipe is written in place, in pieces, to the process reading it', a
   assert.equal(fs.statSync(fifo).isFIFO(), true);
   assert.deepEqual(temps(), []);
 });
+
+test("a run killed while writing left its temporary file: the next write of that target removes it, and nothing a live process or another target owns", () => {
+  const t = path.join(d, 'killed.klp');
+  const dead = spawnSync('true').pid!; // exited: no such process any more
+  const stale = `.killed.klp.${dead}.mx7abc.tmp`, live = `.killed.klp.${process.pid}.mx7abd.tmp`;
+  const other = `.other.klp.${dead}.mx7abe.tmp`, odd = '.killed.klp.notours.tmp';
+  for (const n of [stale, live, other, odd]) fs.writeFileSync(path.join(d, n), 'partial');
+  writeFileAtomic(t, Buffer.from('whole\n'));
+  assert.equal(fs.readFileSync(t, 'utf8'), 'whole\n');
+  assert.deepEqual(temps().sort(), [live, other, odd].sort());
+  for (const n of [live, other, odd]) fs.rmSync(path.join(d, n));
+});
