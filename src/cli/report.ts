@@ -17,8 +17,9 @@ const MISSING_INPUT = new Set(['TREE_NO_DIR', 'TREE_NO_VMLINUX', 'TREE_NO_MODULE
 
 /** errno codes that mean "this file cannot be had" (input, 66) or "cannot be created" (output, 73); others are 74 */
 const UNAVAILABLE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG',
-  // not an errno: an output path naming a block device or a socket (src/elf/file-io.ts outputKind)
-  'ENOTREG']);
+  // not an errno: a path naming a device, a pipe or a socket where a file must be (src/elf/file-io.ts);
+  // ESPIPE: a pipe given as an input read at positions
+  'ENOTREG', 'ESPIPE']);
 
 function ioExit(role: 'input' | 'output', errno: string): number {
   if (!UNAVAILABLE.has(errno)) return EXIT.IOERR;

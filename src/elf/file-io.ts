@@ -54,6 +54,7 @@ export function inputError(file: string, e: unknown): unknown {
     case 'ENOENT': text = `${p}no such file or directory; check the path`; break;
     case 'ENOTDIR': text = `${p}a part of the path is a file, not a directory; check the path`; break;
     case 'EISDIR': text = `${p}is a directory; name a file`; break;
+    case 'ESPIPE': text = `${p}is a pipe, which cannot be read at positions; save what it gives to a file and name that`; break;
     case 'EACCES':
     case 'EPERM': text = `${p}permission denied; make the file readable or run as a user who can read it`; break;
     default: text = `${p}cannot read${e.syscall ? ` (${e.syscall})` : ''}: ${errnoText(e)}`;
@@ -61,13 +62,52 @@ export function inputError(file: string, e: unknown): unknown {
   return new IoError(file, 'input', e.code!, text, { cause: e });
 }
 
-/** readInputFile reads a whole file the user named; failures throw inputError's IoError. */
-export function readInputFile(file: string): Buffer {
+/**
+ * The flags inputs are opened with: O_NONBLOCK, so that opening a FIFO nothing writes to returns
+ * at once instead of waiting for a writer (regular files ignore the flag).
+ */
+const INPUT_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+
+/** openInput opens a file the user named for reading, never waiting on a FIFO; failures throw inputError's IoError */
+export function openInput(file: string): number {
   try {
-    return fs.readFileSync(file);
+    return fs.openSync(file, INPUT_FLAGS);
   } catch (e) {
     throw inputError(file, e);
   }
+}
+
+/**
+ * notRegular is the IoError for an input that is a device, a FIFO or a socket (ENOTREG, exit 66
+ * like an input that cannot be had): a whole-file read of one may never end (/dev/zero, a pipe
+ * nothing closes), and positional reads of a pipe fail.
+ */
+export function notRegular(file: string, st: fs.Stats): IoError {
+  const what = st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isFIFO() ? 'a pipe (FIFO)' : 'a socket';
+  return new IoError(file, 'input', 'ENOTREG', `${file}: is ${what}, not a regular file; name the file itself (save what a pipe gives to a file first)`);
+}
+
+/**
+ * readInputFile reads a whole regular file the user named (a directory, a device, a FIFO or a
+ * socket is refused before anything is read); failures throw inputError's IoError.
+ */
+export function readInputFile(file: string): Buffer {
+  const fd = openInput(file);
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isDirectory()) throw inputError(file, 'EISDIR');
+    if (!st.isFile()) throw notRegular(file, st);
+    return fs.readFileSync(fd);
+  } catch (e) {
+    throw inputError(file, e);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** readInputText is readInputFile as latin1 text (every byte one character) */
+export function readInputText(file: string): string {
+  return readInputFile(file).toString('latin1');
 }
 
 /**

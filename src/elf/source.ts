@@ -4,7 +4,7 @@
  * headers, .symtab and .strtab (synchronous positional reads measured fastest for this job).
  */
 import * as fs from 'node:fs';
-import { inputError } from './file-io.js';
+import { inputError, notRegular, openInput } from './file-io.js';
 
 export interface ByteSource {
   readonly size: number;
@@ -80,7 +80,7 @@ export class FileSource implements ByteSource {
   /** reads go into `arena` when given (see ReadArena), else into a new Buffer each */
   constructor(readonly path: string, private readonly arena?: ReadArena) {
     try {
-      this.fd = fs.openSync(path, 'r');
+      this.fd = openInput(path);
     } catch (e) {
       throw inputError(path, e);
     }
@@ -91,6 +91,7 @@ export class FileSource implements ByteSource {
         // open(2) accepts a directory; say so here rather than fail the first read without a path
         const st = this.fd !== undefined ? fs.fstatSync(this.fd) : fs.statSync(this.path);
         if (st.isDirectory()) throw inputError(this.path, 'EISDIR');
+        if (!st.isFile()) throw notRegular(this.path, st);
         this.known = st.size;
       } catch (e) {
         throw inputError(this.path, e);
@@ -127,9 +128,9 @@ export class FileSource implements ByteSource {
     try {
       return fs.readSync(this.fd!, buf, at, length, position);
     } catch (e) {
-      // a directory opens but does not read: say so with the path (Node's EISDIR has none)
-      if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw inputError(this.path, 'EISDIR');
-      throw e;
+      // a directory opens but does not read, a pipe does not read at positions (ESPIPE): say so
+      // with the path (Node's errors for reads have none)
+      throw inputError(this.path, e);
     }
   }
   close(): void {

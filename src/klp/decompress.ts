@@ -8,7 +8,7 @@
  * build trees (they appear after `make modules_install`).
  */
 import * as fs from 'node:fs';
-import { loadBuiltin } from '../elf/index.js';
+import { loadBuiltin, readInputFile } from '../elf/index.js';
 import { KlpError } from './errors.js';
 
 // node:zlib and node:child_process are loaded when a compressed module is met (~2 ms and ~3 ms of
@@ -41,7 +41,7 @@ const TOOLS: Record<Exclude<Compression, 'gz'>, { cmd: string; args: string[] }>
  */
 export function decompressFile(path: string, kind: Compression): Uint8Array {
   if (kind === 'gz') {
-    const raw = fs.readFileSync(path);
+    const raw = readInputFile(path);
     try {
       return zlib().gunzipSync(raw);
     } catch (e) {

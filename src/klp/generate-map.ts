@@ -20,7 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, ReadArena } from '../elf/index.js';
+import { ElfFile, ReadArena, readInputText } from '../elf/index.js';
 import type { SymbolTable } from '../elf/index.js';
 import { emitModule01, emitNames01 } from './map01.js';
 import { threadNameSort } from './namesort.js';
@@ -236,7 +236,7 @@ function isCleanRoot(root: string): boolean {
 }
 
 function readLines(p: string): string[] {
-  return fs.readFileSync(p, 'latin1').split('\n').filter((l) => l.length > 0);
+  return readInputText(p).split('\n').filter((l) => l.length > 0);
 }
 
 /**

@@ -20,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readInputText } from '../elf/index.js';
 import { KlpError } from './errors.js';
 
 export type KernelTreeKind = 'build-tree' | 'debug-package' | 'modules-dir';
@@ -157,7 +158,7 @@ export function moduleEntries(tree: KernelTree): string[] {
     throw new KlpError('TREE_NO_MODULES_ORDER', noModulesOrder(tree.dir, path.join(tree.dir, 'modules.order'), tree.release));
   }
   const lines = tree.modulesOrder !== undefined
-    ? fs.readFileSync(tree.modulesOrder, 'latin1').split('\n').filter((l) => l.length > 0)
+    ? readInputText(tree.modulesOrder).split('\n').filter((l) => l.length > 0)
     : scanModules(tree.root);
   const s = [...new Set(lines)];
   s.sort(); // latin1 strings: byte order

@@ -16,6 +16,7 @@
  * of ~1.3 M lines, so the loader checks a name's length and first byte before decoding it.
  */
 import * as fs from 'node:fs';
+import { openInput, readInputText } from '../elf/index.js';
 import { SymbolMapError } from './errors.js';
 import { lineNumberAt, readLinesAt, scanMap } from './map-scan.js';
 import { kernelModuleName } from './modname.js';
@@ -119,7 +120,7 @@ export function loadSymbolMap(path: string, wanted?: ReadonlySet<string>): Symbo
   }
   // one latin1 string for the whole file: String indexOf/slice/charCodeAt are V8 intrinsics,
   // several times faster per line than Buffer methods; latin1 keeps every byte as one unit
-  return parseSymbolMap(fs.readFileSync(path).toString('latin1'), path, wanted);
+  return parseSymbolMap(readInputText(path), path, wanted);
 }
 
 /** parseSymbolMap reads a map already in memory (latin1 text); `path` names it in messages. */
@@ -295,9 +296,11 @@ function scannable(name: string, ext: boolean): boolean {
  * for tests, which pass tiny `chunk` sizes (map-scan.ts scanMap).
  */
 export function scanSymbolMap(path: string, wanted: ReadonlySet<string>, chunk?: number): SymbolMap | undefined {
-  const fd = fs.openSync(path, 'r');
+  const fd = openInput(path);
   try {
-    const size = fs.fstatSync(fd).size;
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return undefined; // the full parser's read says what it is
+    const size = st.size;
     const probe = Buffer.allocUnsafe(Math.min(size, 256));
     if (size === 0 || fs.readSync(fd, probe, 0, probe.length, 0) !== probe.length) return undefined;
     const nl = probe.indexOf(10);
@@ -461,7 +464,7 @@ function exportProbe(path: string, size: number, ext: boolean, wanted: ReadonlyS
     let r = known.get(name);
     if (r !== undefined) return r;
     const pats = ext ? [`\n${name} `] : [`\n__ksymtab_${name}\n`, `\n__export_symbol_${name}\n`];
-    const fd = fs.openSync(path, 'r');
+    const fd = openInput(path);
     try {
       const { lines } = scanMap(fd, size, pats.map((p) => Buffer.from(p, 'latin1')), false);
       r = ext ? lines.some((l) => {

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { openInput } from '../elf/index.js';
 import { KlpError } from './errors.js';
 import { findKernelTree, isDir, isFile, type KernelTree } from './kernel-tree.js';
 import { HEADER_EXT, HEADER_EXT1 } from './symbol-map.js';
@@ -30,7 +31,7 @@ export interface TargetLocation {
 
 
 function firstLine(p: string): string {
-  const fd = fs.openSync(p, 'r');
+  const fd = openInput(p);
   try {
     const b = Buffer.alloc(256);
     const n = fs.readSync(fd, b, 0, b.length, 0);

@@ -12,8 +12,8 @@
  *    kernel counts once the module has initialised); /proc/modules, when given, adds modules that
  *    are loaded but have no symbol lines.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readInputText } from '../elf/index.js';
 import { KlpError } from './errors.js';
 import { emitHeader, emitModule, emitVmlinux, mapContext, planTree, Sink, type ModuleEntry } from './generate-map.js';
 import { loadSymbolMap, parseSymbolMap, type SymbolCandidate, type SymbolMap } from './symbol-map.js';
@@ -105,7 +105,7 @@ function fromTree(loc: TargetLocation, opts: LoadTargetOptions): KernelTarget {
 const PSEUDO_MODULE = /^(bpf|__builtin__.*)$/;
 
 function fromKallsyms(loc: TargetLocation, names: ReadonlySet<string>): KernelTarget {
-  const text = fs.readFileSync(loc.path, 'latin1');
+  const text = readInputText(loc.path);
   const byName = new Map<string, SymbolCandidate[]>();
   const exported = new Set<string>();
   const loaded = new Set<string>();
@@ -139,7 +139,7 @@ function fromKallsyms(loc: TargetLocation, names: ReadonlySet<string>): KernelTa
     for (const p of per.values()) p.forEach((c, i) => Object.assign(c, { pos: i + 1, count: p.length }));
   }
   if (loc.modules) {
-    for (const line of fs.readFileSync(loc.modules, 'latin1').split('\n')) {
+    for (const line of readInputText(loc.modules).split('\n')) {
       const m = /^(\S+) /.exec(line);
       if (m) loaded.add(m[1]!);
     }

@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ElfFile, SHF_EXECINSTR, SHT_SYMTAB, STT_FUNC, hasDefined, hasFlag, type SymbolBytes } from '../elf/index.js';
+import { ElfFile, SHF_EXECINSTR, SHT_SYMTAB, STT_FUNC, hasDefined, hasFlag, readInputText, type SymbolBytes } from '../elf/index.js';
 import { KlpError } from './errors.js';
 import type { SymbolMap } from './symbol-map.js';
 
@@ -143,7 +143,7 @@ export interface VmlinuxSummary {
 /** mapText reads a map as latin1, or undefined when it cannot be read (the caller is on an error path) */
 function mapText(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'latin1');
+    return readInputText(file);
   } catch {
     return undefined;
   }

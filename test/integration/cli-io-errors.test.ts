@@ -186,6 +186,28 @@ test('convert -o a device or a pipe writes there and leaves the node as it was; 
   noTempFiles();
 });
 
+test('an input that is a device or a pipe is refused at once, named, exit 66 (never an endless read or a wait)', () => {
+  const fifo = join(d, 'in.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const cases: { args: string[]; want: string }[] = [
+    { args: ['convert', '--symbols', '/dev/zero', 'lp.ko', '-o', 'out.ko'], want: '/dev/zero: is a character device, not a regular file' },
+    { args: ['convert', '--symbols', 'in.fifo', 'lp.ko', '-o', 'out.ko'], want: 'in.fifo: is a pipe (FIFO), not a regular file' },
+    { args: ['convert', '--symvers', '/dev/zero', 'lp.ko', '-o', 'out.ko'], want: '/dev/zero: is a character device, not a regular file' },
+    { args: ['convert', '/dev/zero', '-o', 'out.ko'], want: '/dev/zero: is a character device, not a regular file' },
+    { args: ['check', 'in.fifo'], want: 'in.fifo: is a pipe, which cannot be read at positions' },
+    { args: ['dump', 'in.fifo'], want: 'in.fifo: is a pipe, which cannot be read at positions' },
+  ];
+  for (const c of cases) {
+    const r = spawnSync(process.execPath, [CLI, ...c.args], { encoding: 'utf8', cwd: d, timeout: 30_000 });
+    assert.equal(r.signal, null, `${c.args.join(' ')}: did not finish`);
+    assert.equal(r.status, 66, `${c.args.join(' ')}: ${r.stderr}`);
+    assert.ok(errorLine(r).startsWith(`klp-convert: error: ${c.want}`), `${c.args.join(' ')}: ${r.stderr}`);
+  }
+  assert.equal(existsSync(join(d, 'out.ko')), false);
+  rmSync(fifo);
+  noTempFiles();
+});
+
 test('a good run next to these mistakes still writes its output (the checks refuse only what is wrong)', () => {
   const r = cli(['convert', 'lp.ko', '-o', 'outdir/lp-out.ko']);
   assert.equal(r.status, 0, r.stderr);

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
-import { AtomicFileWriter, writeFileAtomic } from '../../src/elf/index.js';
+import { AtomicFileWriter, ElfFile, IoError, readInputFile, writeFileAtomic } from '../../src/elf/index.js';
 
 let d: string;
 before(() => { d = fs.mkdtempSync(path.join(os.tmpdir(), 'klp-fileio-')); });
@@ -105,4 +105,20 @@ test("a run killed while writing left its temporary file: the next write of that
   assert.equal(fs.readFileSync(t, 'utf8'), 'whole\n');
   assert.deepEqual(temps().sort(), [live, other, odd].sort());
   for (const n of [live, other, odd]) fs.rmSync(path.join(d, n));
+});
+
+test('an input that is a device, a pipe or a directory is refused before it is read, naming it: no endless read of /dev/zero, no wait on a FIFO', () => {
+  const fifo = path.join(d, 'input.fifo');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const cases: [string, RegExp][] = [
+    ['/dev/zero', /^\/dev\/zero: is a character device, not a regular file; /],
+    [fifo, /input\.fifo: is a pipe \(FIFO\), not a regular file; /],
+    [d, /: is a directory; name a file$/],
+  ];
+  for (const [file, want] of cases) {
+    assert.throws(() => readInputFile(file), (e: unknown) => e instanceof IoError && e.role === 'input' && want.test(e.message), file);
+  }
+  // read at positions (ElfFile): a FIFO opens at once and its first read names it
+  assert.throws(() => ElfFile.open(fifo), (e: unknown) => e instanceof IoError && /input\.fifo: is a pipe, which cannot be read at positions/.test(e.message));
+  fs.rmSync(fifo);
 });
