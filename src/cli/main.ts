@@ -3,7 +3,7 @@
  * klp-convert command line: a table of subcommands. The 2023 kbuild form
  * `klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko` (three plain arguments) is accepted as-is.
  */
-import { PROG, UsageError } from './errors.js';
+import { EXIT, PROG, UsageError } from './errors.js';
 import type { Command } from './command.js';
 
 /**
@@ -58,6 +58,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     // drop-in form of the 2023 kbuild patch: klp-convert symbols.klp input.ko output.ko
     if (argv.length === 3 && !first.startsWith('-')) {
+      const empty = argv.findIndex((a) => a === '');
+      if (empty >= 0) throw new UsageError(`argument ${empty + 1} of 3 is empty; the drop-in form is '${PROG} SYMBOLS.klp INPUT.ko OUTPUT.ko'`);
+      const { hasElfMagic } = await import('../elf/index.js');
+      if (hasElfMagic(argv[0]!) && !hasElfMagic(argv[1]!)) {
+        throw new UsageError(`'${argv[0]}' is an ELF file and '${argv[1]}' is not: the drop-in form is '${PROG} SYMBOLS.klp INPUT.ko OUTPUT.ko'`);
+      }
       const convert = await loadCommand('convert');
       if (convert) return await convert.run(['--symbols', argv[0]!, argv[1]!, '-o', argv[2]!]);
     }
@@ -66,6 +72,28 @@ export async function main(argv: string[]): Promise<number> {
     return await reportError(e);
   }
 }
+
+/**
+ * guardStream keeps a failed write to standard output or error from ending the run with Node's
+ * stack trace ("Unhandled 'error' event"): a reader that went away (`check ... | head`: EPIPE)
+ * ends the run quietly with the status it had so far, as `dump | head` always did; any other
+ * failure (`> /dev/full`: ENOSPC) is one line on standard error and exit 74.
+ */
+function guardStream(s: NodeJS.WriteStream, name: string): void {
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (s !== process.stderr) {
+      try {
+        process.stderr.write(`${PROG}: error: ${name}: cannot write: ${e.message.replace(/^[A-Z0-9_]+: /, '').replace(/, write$/, '')}\n`);
+      } catch {
+        /* standard error is gone too */
+      }
+    }
+    process.exit(EXIT.IOERR);
+  });
+}
+guardStream(process.stdout, 'standard output');
+guardStream(process.stderr, 'standard error');
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -212,6 +212,27 @@ function lstatIsLink(p: string): boolean {
   }
 }
 
+/** hasElfMagic: `file` is a regular file that starts with the ELF magic (false when it cannot be read) */
+export function hasElfMagic(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, INPUT_FLAGS);
+    if (!fs.fstatSync(fd).isFile()) return false;
+    const b = Buffer.alloc(4);
+    return fs.readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** isSameFile tells whether paths `a` and `b` both exist and are the same file (links followed) */
+export function isSameFile(a: string, b: string): boolean {
+  const x = statOf(a), y = statOf(b);
+  return typeof x !== 'string' && typeof y !== 'string' && x.dev === y.dev && x.ino === y.ino;
+}
+
 /** sameFile tells whether descriptor `fd` of this process is the file `st` describes */
 function sameFile(st: fs.Stats, fd: number): boolean {
   try {
@@ -256,19 +277,30 @@ function replaceWith(tmp: string, target: string): void {
 }
 
 /**
+ * tmpStem is the target's name as the temporary file's name carries it: whole, or its first 200
+ * bytes when the temporary name (`.<stem>.<pid>.<stamp>.tmp`, up to 30 bytes more) would pass the
+ * 255 bytes a file name may have (a legal output name of 230-255 bytes was refused before)
+ */
+function tmpStem(base: string): string {
+  let s = base;
+  while (Buffer.byteLength(s) > 200) s = s.slice(0, -1);
+  return s;
+}
+
+/**
  * removeStale removes the temporary files that earlier runs left for the same target when they
  * were killed: Node ends at once on SIGINT (Ctrl-C in make) or SIGTERM, before any cleanup could
  * run, and a handler would only run between synchronous stretches of work, deferring Ctrl-C. The
  * names are ours, `.<target>.<pid>.<stamp>.tmp`; a file whose process still exists is left alone.
  */
-function removeStale(dir: string, base: string): void {
+function removeStale(dir: string, stem: string): void {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
     return; // creating the temporary file reports what is wrong with the directory
   }
-  const prefix = `.${base}.`;
+  const prefix = `.${stem}.`;
   for (const n of names) {
     if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
     const m = /^([1-9][0-9]*)\.[0-9a-z]+\.tmp$/.exec(n.slice(prefix.length));
@@ -337,8 +369,9 @@ export class AtomicFileWriter {
       return;
     }
     const dir = path.dirname(path.resolve(target));
-    removeStale(dir, path.basename(target));
-    this.tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    const stem = tmpStem(path.basename(target));
+    removeStale(dir, stem);
+    this.tmp = path.join(dir, `.${stem}.${process.pid}.${Date.now().toString(36)}.tmp`);
     try {
       this.fd = fs.openSync(this.tmp, 'w', mode);
     } catch (e) {

@@ -128,11 +128,27 @@ export function parseSymbolMap(buf: string, path: string, wanted?: ReadonlySet<s
   const nl = buf.indexOf('\n');
   const first = buf.slice(0, nl < 0 ? buf.length : nl);
   if (first === HEADER_EXT || first === HEADER_EXT1) return loadExt(path, buf, nl + 1, wanted);
-  // the v7 parser compares the first 27 characters of line 1
-  if (!first.startsWith(HEADER_01)) {
-    throw new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${first.slice(0, 60)}" (older extended maps, "${HEADER_EXT1}", are read too); regenerate the map with 'klp-convert symbols'`);
-  }
+  // the v7 parser compares the first 27 characters of line 1 (a CRLF map would pass, and then
+  // every name would end in CR and match nothing)
+  if (!first.startsWith(HEADER_01) || first.endsWith('\r')) throw badHeader(path, first);
   return load01(path, buf, nl < 0 ? buf.length : nl + 1, wanted);
+}
+
+/**
+ * badHeader words a first line that is no map header: an ELF file (the drop-in form's arguments
+ * in the wrong order), CRLF line endings (a map that went through a DOS editor or transfer), or
+ * anything else, shown with its control and non-ASCII bytes escaped.
+ */
+function badHeader(path: string, first: string): SymbolMapError {
+  const regen = "regenerate the map with 'klp-convert symbols'";
+  if (first.startsWith('\x7fELF')) {
+    return new SymbolMapError('MAP_BAD_HEADER', path, 1, `an ELF file, not a symbol map; pass the map 'klp-convert symbols' wrote (the drop-in order is SYMBOLS.klp INPUT.ko OUTPUT.ko)`);
+  }
+  if (first.endsWith('\r') && [HEADER_01, HEADER_EXT, HEADER_EXT1].includes(first.slice(0, -1))) {
+    return new SymbolMapError('MAP_BAD_HEADER', path, 1, `the map has CRLF (DOS) line endings; convert it back (dos2unix) or ${regen}`);
+  }
+  const shown = first.slice(0, 60).replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return new SymbolMapError('MAP_BAD_HEADER', path, 1, `expected "${HEADER_01}" or "${HEADER_EXT}", got "${shown}" (older extended maps, "${HEADER_EXT1}", are read too); ${regen}`);
 }
 
 function load01(path: string, b: string, start: number, wanted: ReadonlySet<string> | undefined): SymbolMap {
@@ -307,7 +323,7 @@ export function scanSymbolMap(path: string, wanted: ReadonlySet<string>, chunk?:
     if (nl < 0) return undefined;
     const first = probe.toString('latin1', 0, nl);
     const ext = first === HEADER_EXT || first === HEADER_EXT1;
-    if (!ext && !first.startsWith(HEADER_01)) return undefined;
+    if (!ext && (!first.startsWith(HEADER_01) || first.endsWith('\r'))) return undefined; // the parser words it (badHeader)
     if (fs.readSync(fd, probe, 0, 1, size - 1) !== 1 || probe[0] !== 10) return undefined;
     const names = [...wanted].filter((n) => scannable(n, ext));
     // lines whose name ends in a wanted name (0.1 `<name>\n`, ext `<name> `): one pattern finds

@@ -208,6 +208,91 @@ test('an input that is a device or a pipe is refused at once, named, exit 66 (ne
   noTempFiles();
 });
 
+test('an option given twice, an empty value or an empty file name is a usage error (exit 64), never a run without that input', () => {
+  const cases: { args: string[]; want: RegExp }[] = [
+    { args: ['convert', '--symbols', 'junk.klp', '--symbols', 'symbols.klp', 'lp.ko', '-o', 'out.ko'], want: /^klp-convert: error: --symbols given twice; give it once$/ },
+    { args: ['convert', '--symbols', 'symbols.klp', 'lp.ko', '-o', 'a.ko', '-o', 'out.ko'], want: /^klp-convert: error: -o given twice; give it once$/ },
+    { args: ['convert', '--symbols', '', 'lp.ko', '-o', 'out.ko'], want: /^klp-convert: error: --symbols: empty value$/ },
+    { args: ['convert', '--symbols=', 'lp.ko', '-o', 'out.ko'], want: /^klp-convert: error: --symbols: empty value$/ },
+    { args: ['convert', '--symvers', '', 'lp.ko', '-o', 'out.ko'], want: /^klp-convert: error: --symvers: empty value$/ },
+    { args: ['convert', '--symbols', 'symbols.klp', '', '-o', 'out.ko'], want: /^klp-convert: error: an empty argument where a file name belongs$/ },
+    { args: ['symbols', '--format', '0.1', '--format', 'ext', '-o', 'out.klp'], want: /^klp-convert: error: --format given twice; give it once$/ },
+    { args: ['dump', ''], want: /^klp-convert: error: dump: an empty argument where a file name belongs$/ },
+    { args: ['', 'lp.ko', 'out.ko'], want: /^klp-convert: error: argument 1 of 3 is empty; the drop-in form is 'klp-convert SYMBOLS\.klp INPUT\.ko OUTPUT\.ko'$/ },
+    { args: ['lp.ko', 'symbols.klp', 'out.ko'], want: /^klp-convert: error: 'lp\.ko' is an ELF file and 'symbols\.klp' is not: the drop-in form is/ },
+  ];
+  for (const c of cases) {
+    const r = cli(c.args);
+    assert.equal(r.status, 64, `${JSON.stringify(c.args)}: ${r.stderr}`);
+    assert.match(r.stderr.split('\n')[0]!, c.want, JSON.stringify(c.args));
+  }
+  assert.equal(existsSync(join(d, 'out.ko')), false);
+});
+
+test('an output that is an input of the run is refused (exit 64) and the input kept; INPUT.ko itself may be the output', () => {
+  const map = readFileSync(join(d, 'symbols.klp'));
+  for (const args of [['convert', '--symbols', 'symbols.klp', 'lp.ko', '-o', 'symbols.klp'], ['symbols.klp', 'lp.ko', 'symbols.klp']]) {
+    const r = cli(args);
+    assert.equal(r.status, 64, r.stderr);
+    assert.equal(errorLine(r), 'klp-convert: error: -o symbols.klp is the --symbols file of this run; choose another output path');
+    assert.deepEqual(readFileSync(join(d, 'symbols.klp')), map);
+  }
+  const t = join(d, 'tree');
+  mkdirSync(t);
+  for (const f of ['vmlinux', 'target_mod.ko', 'keys-mod.ko']) copyFileSync(join(FIX, f), join(t, f));
+  writeFileSync(join(t, 'modules.order'), 'keys-mod.ko\ntarget_mod.ko\n');
+  const before = Object.fromEntries(readdirSync(t).map((f) => [f, readFileSync(join(t, f))]));
+  const want: Record<string, string> = {
+    'tree/vmlinux': 'the vmlinux of the tree the map is made from',
+    'tree/modules.order': 'the modules.order of the tree the map is made from',
+    'tree/target_mod.ko': 'an ELF file (a module?), which a map must not replace',
+  };
+  for (const [out, what] of Object.entries(want)) {
+    const r = cli(['symbols', '--objtree', 'tree', '-o', out]);
+    assert.equal(r.status, 64, r.stderr);
+    assert.equal(errorLine(r), `klp-convert: error: -o ${out} is ${what}; choose another output path`);
+  }
+  for (const [f, b] of Object.entries(before)) assert.deepEqual(readFileSync(join(t, f)), b, f);
+  copyFileSync(join(d, 'lp.ko'), join(d, 'inplace.ko'));
+  const r = cli(['symbols.klp', 'inplace.ko', 'inplace.ko']);
+  assert.equal(r.status, 0, r.stderr);
+  rmSync(t, { recursive: true });
+  rmSync(join(d, 'inplace.ko'));
+  noTempFiles();
+});
+
+test('a map that is an ELF file or has CRLF line endings is named for what it is (exit 65)', () => {
+  writeFileSync(join(d, 'crlf.klp'), readFileSync(join(d, 'symbols.klp'), 'latin1').replaceAll('\n', '\r\n'), 'latin1');
+  let r = cli(['convert', '--symbols', 'crlf.klp', 'lp.ko', '-o', 'out.ko']);
+  assert.equal(r.status, 65, r.stderr);
+  assert.equal(errorLine(r), "klp-convert: error: crlf.klp:1: the map has CRLF (DOS) line endings; convert it back (dos2unix) or regenerate the map with 'klp-convert symbols'");
+  r = cli(['convert', '--symbols', 'lp.ko', 'lp.ko', '-o', 'out.ko']);
+  assert.equal(r.status, 65, r.stderr);
+  assert.match(errorLine(r), /^klp-convert: error: lp\.ko:1: an ELF file, not a symbol map; /);
+  rmSync(join(d, 'crlf.klp'));
+});
+
+test('an output name of 250 bytes is written (the temporary name stays under the 255-byte limit)', () => {
+  const name = 'b'.repeat(247) + '.ko';
+  const r = cli(['symbols.klp', 'lp.ko', name]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(statSync(join(d, name)).size > 0);
+  rmSync(join(d, name));
+  noTempFiles();
+});
+
+test('standard output that fails: a full device is one line and exit 74, a reader that went away ends the run quietly', () => {
+  const full = spawnSync('bash', ['-c', `node ${JSON.stringify(CLI)} dump lp.ko > /dev/full`], { encoding: 'utf8', cwd: d });
+  assert.equal(full.status, 74, full.stderr);
+  assert.equal(full.stderr, 'klp-convert: error: standard output: cannot write: no space left on device\n');
+  for (const cmd of ['check lp.ko', 'dump lp.ko', 'convert --json --symbols symbols.klp lp.ko -o out.ko']) { // `| true`: the reader is gone before the first write
+    const r = spawnSync('bash', ['-c', `node ${JSON.stringify(CLI)} ${cmd} 2>err.txt | true; cat err.txt`], { encoding: 'utf8', cwd: d });
+    assert.doesNotMatch(r.stdout, /Unhandled|at .*\.js:\d+|EPIPE/, cmd);
+  }
+  rmSync(join(d, 'err.txt'));
+  rmSync(join(d, 'out.ko'), { force: true });
+});
+
 test('a good run next to these mistakes still writes its output (the checks refuse only what is wrong)', () => {
   const r = cli(['convert', 'lp.ko', '-o', 'outdir/lp-out.ko']);
   assert.equal(r.status, 0, r.stderr);

@@ -3,7 +3,7 @@
  *                     [--json] [-v] INPUT.ko -o OUTPUT.ko
  * and the kbuild drop-in form: klp-convert SYMBOLS.klp INPUT.ko OUTPUT.ko
  */
-import { ElfFile, readInputFile, writeFileAtomic } from '../../elf/index.js';
+import { ElfFile, isSameFile, readInputFile, writeFileAtomic } from '../../elf/index.js';
 import { convertModule } from '../../klp/convert.js';
 import { isKlpBuildModule } from '../../klp/convert-klp-build.js';
 import { verifyConverted } from '../../klp/convert-verify.js';
@@ -62,6 +62,10 @@ export const command: Command = {
     if (!o.output) throw new UsageError(`missing -o OUTPUT\n${usage.split('\n')[0]}`);
     if (o['kernel-version'] !== undefined && !/^\d+\.\d+/.test(o['kernel-version'])) throw new UsageError(`--kernel-version expects X.Y, got '${o['kernel-version']}'`);
     const input = positionals[0]!;
+    // OUTPUT may be INPUT.ko (rewritten in place), never another input of the run
+    for (const [opt, file] of [['--symbols', o.symbols], ['--symvers', o.symvers], ['--resolve', o.resolve]] as const) {
+      if (file !== undefined && isSameFile(o.output, file)) throw new UsageError(`-o ${o.output} is the ${opt} file of this run; choose another output path`);
+    }
     const bytes = readInputFile(input);
     const elf = ElfFile.parse(bytes, input);
     // klp-build's pre-post-link module: klp-build chose every object and position, so there is

@@ -300,6 +300,7 @@ function parseArgs(argv: readonly string[]): { json: boolean; opts: DumpOptions;
   let rest = false;
   for (const a of argv) {
     if (rest || !a.startsWith('-') || a === '-') {
+      if (a === '') throw new UsageError('dump: an empty argument where a file name belongs');
       files.push(a);
       continue;
     }
@@ -324,16 +325,8 @@ function parseArgs(argv: readonly string[]): { json: boolean; opts: DumpOptions;
   return { json, opts, files };
 }
 
-let pipeGuard = false;
+/** writeOut prints to standard output (main.ts guards its errors: `dump vmlinux | head`) */
 function writeOut(s: string): void {
-  if (!pipeGuard) {
-    // `dump vmlinux | head` closes the pipe early; that is not an error worth a stack trace
-    pipeGuard = true;
-    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw e;
-    });
-  }
   process.stdout.write(s);
 }
 

@@ -13,9 +13,9 @@
  * made (AtomicFileWriter), except for ext -v. The bytes never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
-import { AtomicFileWriter, checkOutputPath, isStreamOutput, writeFileAtomic } from '../../elf/index.js';
+import { AtomicFileWriter, checkOutputPath, hasElfMagic, isSameFile, isStreamOutput, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
-import { describeKernelTree, findKernelTree } from '../../klp/kernel-tree.js';
+import { describeKernelTree, findKernelTree, type KernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
 import { fileTableStats } from '../../klp/path-recovery.js';
 import type { Command } from '../command.js';
@@ -86,6 +86,7 @@ export const command: Command = {
     const inPackage = tree.kind === 'debug-package' || (tree.kind === 'modules-dir' && tree.release !== undefined);
     const output = o.output ?? (inPackage ? 'symbols.klp' : path.join(tree.dir, 'symbols.klp'));
     if (o.output === undefined) checkOutputPath(output);
+    refuseInputAsOutput(output, tree);
     const tty = process.stderr.isTTY === true;
     let lastDraw = 0;
     // the map is written as it is made (a temporary file renamed at the end), except for ext -v,
@@ -128,3 +129,16 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * refuseInputAsOutput: the map must not replace what it is made from. vmlinux and modules.order
+ * are compared as files; a module is known by what the existing output holds (an ELF file is
+ * never a map), which spares a stat of every module.
+ */
+function refuseInputAsOutput(output: string, tree: KernelTree): void {
+  const what = isSameFile(output, tree.vmlinux) ? 'the vmlinux of the tree the map is made from'
+    : tree.modulesOrder !== undefined && isSameFile(output, tree.modulesOrder) ? 'the modules.order of the tree the map is made from'
+    : hasElfMagic(output) ? 'an ELF file (a module?), which a map must not replace' : undefined;
+  if (what !== undefined) throw new UsageError(`-o ${output} is ${what}; choose another output path`);
+}
+
