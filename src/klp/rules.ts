@@ -39,8 +39,11 @@ export function parseRules(text: string, file: string): ResolveRule[] {
     const rule: ResolveRule = { object: obj === 'vmlinux' ? obj : kernelModuleName(obj), name, origin };
     const pm = /^pos=(\d+)$/.exec(what);
     const fm = /^file=(.+)$/.exec(what);
-    if (pm) rule.pos = Number(pm[1]);
-    else if (fm) rule.file = fm[1]!;
+    if (pm) {
+      rule.pos = Number(pm[1]);
+      // (the map says how many there are when the rule is applied; a number past 2^53 is not even one)
+      if (!Number.isSafeInteger(rule.pos)) throw new SymbolMapError('RULE_SYNTAX', file, i + 1, `pos=${pm[1]}: no object has that many symbols; positions count from 1 in kernel order`);
+    } else if (fm) rule.file = fm[1]!;
     else throw new SymbolMapError('RULE_SYNTAX', file, i + 1, `expected pos=<n> or file=<source>, got '${what}'`);
     const key = `${rule.object}\0${rule.name}`;
     const prev = seen.get(key);

@@ -293,6 +293,15 @@ test('standard output that fails: a full device is one line and exit 74, a reade
   rmSync(join(d, 'out.ko'), { force: true });
 });
 
+test('an empty Module.symvers is taken, with a warning saying what it does', () => {
+  writeFileSync(join(d, 'empty.symvers'), '');
+  const r = cli(['convert', '--symbols', 'symbols.klp', '--symvers', 'empty.symvers', 'lp.ko', '-o', 'out.ko']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^klp-convert: warning: empty\.symvers: lists no exported symbols, so every export this module uses becomes a klp relocation; /m);
+  rmSync(join(d, 'empty.symvers'));
+  rmSync(join(d, 'out.ko'));
+});
+
 test('a good run next to these mistakes still writes its output (the checks refuse only what is wrong)', () => {
   const r = cli(['convert', 'lp.ko', '-o', 'outdir/lp-out.ko']);
   assert.equal(r.status, 0, r.stderr);

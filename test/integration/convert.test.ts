@@ -13,6 +13,7 @@ import { convertModule, type ConvertOptions } from '../../src/klp/convert.js';
 import { KlpError } from '../../src/klp/errors.js';
 import { loadSymbolMap } from '../../src/klp/symbol-map.js';
 import { parseRules } from '../../src/klp/rules.js';
+import { SymbolMapError } from '../../src/klp/errors.js';
 import { validateKlpModule } from '../../src/klp/validate.js';
 import { SHN_LIVEPATCH, SHF_RELA_LIVEPATCH } from '../../src/klp/constants.js';
 import { haveReadelf, readelf, readelfWarnings } from '../helpers/readelf.js';
@@ -387,4 +388,10 @@ test('an exported symbol stays an ordinary reference unless a rule or annotation
   assert.ok(!undefinedNames(ruled.bytes).includes('exported_func'));
   assert.ok(klpSymbols(ruled.bytes).includes('.klp.sym.vmlinux.exported_func,0'));
   checkOutput('x86_64', 'lp_main.ko', ruled);
+});
+
+test('a rules file position too large for any object is refused at its line (not later, at conversion)', () => {
+  assert.throws(() => parseRules('vmlinux get_homonym pos=2\nvmlinux homonym pos=99999999999999999999\n', 'big.rules'),
+    (e: unknown) => e instanceof SymbolMapError && e.file === 'big.rules' && e.line === 2 && /^pos=99999999999999999999: no object has that many symbols/.test(e.message));
+  assert.equal(parseRules('vmlinux get_homonym pos=9007199254740991\n', 'ok.rules').length, 1);
 });

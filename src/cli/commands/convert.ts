@@ -73,6 +73,8 @@ export const command: Command = {
     if (o.resolve && isKlpBuildModule(elf)) throw new UsageError(`${input}: --resolve does not apply to a klp-build module (its __klp_relocs tables already name every object and position)`);
     const map = o.symbols ? loadSymbolMap(o.symbols, wantedNames(elf)) : undefined;
     const symvers = o.symvers ? loadSymvers(o.symvers) : undefined;
+    // an empty file (a Module.symvers of a build that has not run modpost yet) would make every export look unexported
+    if (symvers !== undefined && symvers.size === 0) warn(`${o.symvers}: lists no exported symbols, so every export this module uses becomes a klp relocation; is it the kernel's Module.symvers after 'make modules'?`);
     const rules = o.resolve ? loadRules(o.resolve) : undefined;
     const result = convertModule(elf, {
       file: input, map, symvers, rules, kernelVersion: o['kernel-version'], allowUntagged: o['allow-untagged'],
