@@ -312,6 +312,15 @@ export class ElfFile {
     return { str: link, count: size / L.sym };
   }
 
+  /**
+   * checkRelocationSections refuses a relocatable file whose relocation sections a reader could
+   * pass over without a word (checkRelocatableLinks): call it before choosing relocation
+   * sections by sh_link or sh_info. It reads no contents; other file types pass.
+   */
+  checkRelocationSections(): void {
+    if (this.header.e_type === ET_REL) checkRelocatableLinks(this.file, this.table);
+  }
+
   /** relocations returns a view of an SHT_REL or SHT_RELA section's entries. */
   relocations(index: number): RelocTable {
     const s = this.section(index);
@@ -648,7 +657,6 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail):
     }
   }
   t.names = names;
-  if (h.e_type === ET_REL) checkRelocatableLinks(file, t);
   return t;
 }
 
@@ -658,9 +666,10 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail):
  * names it and its sh_info names the section it applies to. Readers that pick relocation sections
  * by sh_link would otherwise skip a section linked elsewhere without a word, while a loader that
  * applies every section against the one symbol table (as a kernel's module loader does) still
- * uses its entries; and a section whose sh_info names no section applies to nothing. Such a file
- * is refused when it is opened, so no caller has to notice. It costs a pass over headers already
- * read; files of other types (executables may leave sh_link 0) are not held to it.
+ * uses its entries; and a section whose sh_info names no section applies to nothing. The readers
+ * of relocations call it (ElfFile.checkRelocationSections); opening a file does not, so a reader
+ * that wants only symbols (a map's modules) is not refused what it does not read. Files of other
+ * types (an executable may leave sh_link 0) are not held to it.
  */
 function checkRelocatableLinks(file: string, t: SectionTable): void {
   let symtab: number | undefined;
