@@ -60,3 +60,22 @@ test('an already converted module (klp sections link the symtab) still checks an
   assert.equal(cli(['check', '--symbols', symbols, out]).status, 0);
   assert.equal(cli(['dump', '-r', out]).status, 0);
 });
+
+test('convert and check refuse e_machine EM_NONE: no relocation rules for it', () => {
+  const f = mutated('em0.ko', (b) => b.writeUInt16LE(0, 18));
+  const r = cli(['convert', '--symbols', symbols, f, '-o', join(tmp('klpmal-'), 'a.ko')]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /em0\.ko: e_machine 0 \(EM_NONE, no machine\) is not a machine klp-convert has relocation rules for/);
+  const out = join(tmp('klpmal-'), 'ok.ko');
+  assert.equal(cli(['convert', '--symbols', symbols, lpMain, '-o', out]).status, 0);
+  const c = cli(['check', '--symbols', symbols, mutated('ok_em0.ko', (b) => b.writeUInt16LE(0, 18), out)]);
+  assert.equal(c.status, 1, c.stderr);
+  assert.match(c.stderr, /e_machine 0 \(EM_NONE/);
+});
+
+test('an x86_64 module marked aarch64 is refused: its relocation types are ILP32 numbers, not ELF64 AArch64 ones', () => {
+  const f = mutated('em183.ko', (b) => b.writeUInt16LE(183, 18));
+  const r = cli(['convert', '--symbols', symbols, f, '-o', join(tmp('klpmal-'), 'b.ko')]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /\.text\+0x2e: R_AARCH64_P32_ABS16 against 'saved_command_line' is not a relocation type of this machine for ELF64 \(e_machine 183\)/);
+});
