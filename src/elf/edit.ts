@@ -115,7 +115,10 @@ export class ElfEditor {
       origIndex: s.index, data: undefined, nobitsSize: s.sh_type === SHT_NOBITS ? s.sh_size : 0,
     }));
     this.shstrtab = elf.header.shstrndx === 0 ? undefined : this.sections[elf.header.shstrndx];
-    // section references must be in range before any edit renumbers them
+    // section references must be in range before any edit renumbers them, and a relocatable
+    // file's relocation sections must all apply against its one symbol table (no edit below
+    // may skip one that a loader still applies)
+    elf.checkRelocationSections();
     const n = this.sections.length;
     elf.sections.forEach((os, i) => {
       const s = this.sections[i]!;

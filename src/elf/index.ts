@@ -14,7 +14,7 @@ export type { Reloc } from './reloc.js';
 export { ElfEditor } from './edit.js';
 export { writeFileAtomic, AtomicFileWriter, checkOutputPath, isStreamOutput, isSameFile, hasElfMagic, errnoText, inputError, notRegular, openInput, readInputFile, readInputText } from './file-io.js';
 export type { EditSymbol, EditSection, NewSection, WriteOptions } from './edit.js';
-export { relocTypeName, relocNoneType, isKnownMachine } from './arch/relocs.js';
+export { relocTypeName, relocNoneType, isKnownMachine, isRelocType } from './arch/relocs.js';
 export { BufferSource, FileSource, ReadArena } from './source.js';
 export type { ByteSource } from './source.js';
 export { sectionContents, isCompressed, compressionHeader, ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD } from './compress.js';

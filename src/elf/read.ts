@@ -12,7 +12,7 @@
  */
 import {
   ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX,
-  SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, SHT_DYNSYM, SHT_GROUP,
+  SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, SHT_DYNSYM, SHT_GROUP, ET_REL,
 } from './constants.js';
 import { ElfFormatError } from './errors.js';
 import { BufferSource, FileSource, type ByteSource, type ReadArena } from './source.js';
@@ -312,6 +312,15 @@ export class ElfFile {
     return { str: link, count: size / L.sym };
   }
 
+  /**
+   * checkRelocationSections refuses a relocatable file whose relocation sections a reader could
+   * pass over without a word (checkRelocatableLinks): call it before choosing relocation
+   * sections by sh_link or sh_info. It reads no contents; other file types pass.
+   */
+  checkRelocationSections(): void {
+    if (this.header.e_type === ET_REL) checkRelocatableLinks(this.file, this.table);
+  }
+
   /** relocations returns a view of an SHT_REL or SHT_RELA section's entries. */
   relocations(index: number): RelocTable {
     const s = this.section(index);
@@ -535,8 +544,15 @@ class SectionTable {
   offset(i: number): number { return this.is64 ? this.n64(i, 24) : this.u32(i, 16); }
   size(i: number): number { return this.is64 ? this.n64(i, 32) : this.u32(i, 20); }
   link(i: number): number { return this.u32(i, this.is64 ? 40 : 24); }
+  info(i: number): number { return this.u32(i, this.is64 ? 44 : 28); }
   entsize(i: number): number { return this.is64 ? this.n64(i, 56) : this.u32(i, 36); }
   headerOffset(i: number): number { return this.e_shoff + i * this.e_shentsize; }
+  /** label names section i for messages: "section 4 '.rela.rodata'" (the name as one string, made only for an error) */
+  label(i: number): string {
+    const b = this.names, o = this.nameOffset(i);
+    const end = b === undefined ? -1 : b.indexOf(0, o);
+    return end < 0 ? `section ${i}` : `section ${i} '${latin1(b!, o, end)}'`;
+  }
 
   /** named returns the indexes of the sections called `name`, comparing bytes (names are latin1) */
   named(name: string): number[] {
@@ -642,6 +658,43 @@ function parseSections(file: string, src: ByteSource, h: ElfHeader, tail: Tail):
   }
   t.names = names;
   return t;
+}
+
+/**
+ * checkRelocatableLinks holds a relocatable file to the gABI's reading of its relocation
+ * sections: there is one symbol table (SHT_SYMTAB), every SHT_REL/SHT_RELA section's sh_link
+ * names it and its sh_info names the section it applies to. Readers that pick relocation sections
+ * by sh_link would otherwise skip a section linked elsewhere without a word, while a loader that
+ * applies every section against the one symbol table (as a kernel's module loader does) still
+ * uses its entries; and a section whose sh_info names no section applies to nothing. The readers
+ * of relocations call it (ElfFile.checkRelocationSections); opening a file does not, so a reader
+ * that wants only symbols (a map's modules) is not refused what it does not read. Files of other
+ * types (an executable may leave sh_link 0) are not held to it.
+ */
+function checkRelocatableLinks(file: string, t: SectionTable): void {
+  let symtab: number | undefined;
+  for (let i = 1; i < t.count; i++) {
+    if (t.type(i) !== SHT_SYMTAB) continue;
+    if (symtab !== undefined) {
+      throw new ElfFormatError(file, 'ELF_MANY_SYMTABS',
+        `${t.label(i)} is a second SHT_SYMTAB (the first is ${t.label(symtab)}); a relocatable file has one symbol table`, t.headerOffset(i));
+    }
+    symtab = i;
+  }
+  for (let i = 1; i < t.count; i++) {
+    const type = t.type(i);
+    if (type !== SHT_REL && type !== SHT_RELA) continue;
+    const link = t.link(i), info = t.info(i);
+    if (link !== symtab || symtab === undefined) {
+      const what = link === 0 ? 'names no section' : link >= t.count ? `is out of range (${t.count} sections)` : `names ${t.label(link)}`;
+      const fix = symtab === undefined ? 'the file has no symbol table (SHT_SYMTAB) for its relocations (was it stripped?)' : `its relocations are against the file's one symbol table, ${t.label(symtab)}: set sh_link to ${symtab}`;
+      throw new ElfFormatError(file, 'ELF_RELOC_LINK', `${t.label(i)}: sh_link ${link} ${what}, not the symbol table; ${fix}`, t.headerOffset(i));
+    }
+    if (info === 0 || info >= t.count) {
+      throw new ElfFormatError(file, 'ELF_RELOC_INFO',
+        `${t.label(i)}: sh_info ${info} ${info === 0 ? 'names no section' : `is out of range (${t.count} sections)`}; it must be the index of the section the relocations apply to`, t.headerOffset(i));
+    }
+  }
 }
 
 /** isDefinedShndx is true for st_shndx values that name a real section (not UNDEF, not reserved). */

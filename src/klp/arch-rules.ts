@@ -14,7 +14,7 @@
  * 6.12 with STRICT_MODULE_RWX=y): applied while the patch enables, a .data..ro_after_init klp
  * relocation works; applied when the target loads later, the kernel oopses (LATE_WRITE_FAILS).
  */
-import { EM_AARCH64, EM_PPC64, EM_S390, EM_X86_64 } from '../elf/index.js';
+import { EM_AARCH64, EM_PPC64, EM_S390, EM_X86_64, isKnownMachine } from '../elf/index.js';
 
 export interface LateWriteRule {
   /** the architecture as users name it */
@@ -52,4 +52,18 @@ const LATE_WRITE_FAILS: ReadonlyMap<number, string> = new Map([
 /** the kernel's own words when late writes into read-only module memory failed on `machine` */
 export function lateWriteFailure(machine: number | undefined): string | undefined {
   return machine === undefined ? undefined : LATE_WRITE_FAILS.get(machine);
+}
+
+/**
+ * machineRefusal returns why a module of machine `machine` (ELF e_machine) cannot be converted,
+ * or undefined when it can be tried. Converting means choosing which relocations to move, by
+ * type, into klp sections that the kernel applies with the architecture's apply_relocate_add():
+ * without the machine's relocation table (src/elf/arch) every type would be read as some other
+ * machine's, so EM_NONE or an unknown number is refused outright. i386 and riscv are known and
+ * refused per relocation, with their own reasons (convert-place.ts).
+ */
+export function machineRefusal(machine: number): string | undefined {
+  if (isKnownMachine(machine)) return undefined;
+  return `${machine === 0 ? 'e_machine 0 (EM_NONE, no machine)' : `e_machine ${machine}`} is not a machine klp-convert has relocation rules for `
+    + '(x86_64, aarch64, s390x, ppc64le, ppc32, x32 convert); the ELF header may be damaged: rebuild the module';
 }

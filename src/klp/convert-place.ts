@@ -6,7 +6,7 @@
  * relocations reach (kernel-rules.ts: checkBaseSection). Resolution is asked lazily, in
  * relocation order, so errors name the first place a symbol is used.
  */
-import { ElfEditor, EM_RISCV, SHF_ALLOC, SHT_REL, SHT_RELA, hasFlag, relocTypeName } from '../elf/index.js';
+import { ElfEditor, EM_RISCV, SHF_ALLOC, SHT_REL, SHT_RELA, hasFlag, isRelocType, relocTypeName } from '../elf/index.js';
 import { KLP_RELA_PREFIX, SHF_RELA_LIVEPATCH } from './constants.js';
 import { hex, type Problem, type Target } from './convert-types.js';
 import type { Resolver } from './convert-resolve.js';
@@ -63,6 +63,12 @@ export function placeRelocations(ed: ElfEditor, ctx: PlaceContext): Placement {
       }
       if (machine === EM_RISCV) {
         problems.push({ code: 'RISCV_UNSUPPORTED', message: `${file}: ${where}: ${relocTypeName(machine, rel.type)} against '${sym.name}': riscv PCREL_HI20/LO12 pairs cannot be split into klp relocations (and riscv has no upstream livepatch support)` });
+        return;
+      }
+      // the kernel applies a klp relocation by its type; one the machine does not have would be
+      // refused there or, with a wrong e_machine, read as another relocation
+      if (!isRelocType(machine, ed.header.bits, rel.type)) {
+        problems.push({ code: 'UNKNOWN_RELOC_TYPE', message: `${file}: ${where}: ${relocTypeName(machine, rel.type)} against '${sym.name}' is not a relocation type of this machine for ELF${ed.header.bits} (e_machine ${machine}); is the ELF header's e_machine right? rebuild the module` });
         return;
       }
       const v = checkBaseSection(base.name, t.relaObject === 'vmlinux' && t.symObject === 'vmlinux' ? 'vmlinux' : t.symObject, machine);

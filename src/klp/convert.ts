@@ -26,6 +26,7 @@ import { dropSections, moveRelocations } from './convert-edit.js';
 import type { Problem, Resolution } from './convert-types.js';
 import { KlpError, problemsError } from './errors.js';
 import { kernelLimits } from './kernel-rules.js';
+import { machineRefusal } from './arch-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { convertKlpBuildModule, isKlpBuildModule } from './convert-klp-build.js';
 import type { ResolveRule } from './rules.js';
@@ -76,6 +77,8 @@ export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult
   if (h.e_type !== ET_REL) {
     throw new KlpError('NOT_RELOCATABLE', `${file}: not a relocatable module (e_type ${h.e_type}); convert the linked .ko (or foo.tmp.ko), not vmlinux or an executable`);
   }
+  const machine = machineRefusal(h.e_machine);
+  if (machine !== undefined) throw new KlpError('UNKNOWN_MACHINE', `${file}: ${machine}`);
   // klp-build's pre-post-link module: its __klp_relocs tables already say everything
   if (isKlpBuildModule(elf)) return convertKlpBuildModule(elf, { file, allowUntagged: opts.allowUntagged });
   const ed = new ElfEditor(elf);

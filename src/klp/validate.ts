@@ -10,6 +10,7 @@ import {
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_RELOCS_PREFIX, KLP_SYM_PREFIX, KLP_TOMBSTONE_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
 import { R_X86_64_64, X86_64_RELOC_WIDTH, checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
+import { machineRefusal } from './arch-rules.js';
 import { readPatchTables } from './patch-tables.js';
 import { declaredObjectFindings, readPatchModule } from './target-check.js';
 import type { SymbolMap } from './symbol-map.js';
@@ -66,6 +67,9 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
   }
   const syms = elf.symbols(st);
   const h = elf.header;
+  // relocation types, and so every check of the klp entries below, mean nothing without the machine
+  const machine = machineRefusal(h.e_machine);
+  if (machine !== undefined) err('UNKNOWN_MACHINE', machine);
 
   // symtab: locals first, sh_info right
   let firstGlobal = syms.count;

@@ -53,7 +53,11 @@ export const command: Command = {
     // each module is opened once: its symbol table serves the map's name filter and the checks
     const elves: ElfFile[] = [];
     try {
-      for (const file of positionals) elves.push(ElfFile.open(file));
+      for (const file of positionals) {
+        const elf = ElfFile.open(file);
+        elves.push(elf);
+        elf.checkRelocationSections(); // the checks below pick relocation sections by sh_link
+      }
       if (o.target && o.target.length > 0 && (o.symbols || o.symvers)) throw new UsageError(`--symbols and --symvers are for the check without a target; with --target the target gives the symbols and exports\n${usage.split('\n')[0]}`);
       if (o.target && o.target.length > 0) return runTargetChecks(elves, { targets: o.target, json: o.json, quiet: o.quiet, kernelVersion: o['kernel-version'] });
       return checkModules(elves, o);

@@ -347,6 +347,7 @@ export const command: Command = {
       let elf: ElfFile | undefined;
       try {
         elf = ElfFile.open(f);
+        elf.checkRelocationSections(); // a relocation section listed against the wrong table would mislead
         const doc = buildDump(elf, opts);
         if (json) docs.push(doc);
         else writeOut((k > 0 ? '\n' : '') + formatText(doc));

@@ -138,3 +138,16 @@ export function relocNoneType(machine: number): number | undefined {
 export function isKnownMachine(machine: number): boolean {
   return ARCHES.has(machine);
 }
+
+/**
+ * isRelocType says whether `type` is a relocation type of the machine for an ELF of this class:
+ * named in its table, and on AArch64 not an ILP32 number (1-255) in an ELF64 file or an LP64
+ * one in an ELF32 file (AAELF64 keeps the two ranges apart; readelf names both for any class).
+ * A file whose e_machine is wrong shows up here: x86_64's PC32 (2) is AArch64's P32_ABS16.
+ */
+export function isRelocType(machine: number, bits: 32 | 64, type: number): boolean {
+  const a = ARCHES.get(machine);
+  if (a === undefined || !(a.table ??= new Map(a.names())).has(type)) return false;
+  if (machine === EM_AARCH64 && type !== 0) return bits === 64 ? type >= 256 : type < 256;
+  return true;
+}
