@@ -8,7 +8,7 @@ import {
   ElfFile, EM_X86_64, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, STB_LOCAL, STB_WEAK, hasFlag, relocNoneType, relocTypeName,
 } from '../elf/index.js';
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_RELOCS_PREFIX, KLP_SYM_PREFIX, KLP_TOMBSTONE_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
-import { R_X86_64_64, X86_64_RELOC_WIDTH, checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
+import { R_X86_64_64, X86_64_RELOC_WIDTH, checkBaseSection, moduleHeaderProblem, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { readPatchTables } from './patch-tables.js';
 import { declaredObjectFindings, readPatchModule } from './target-check.js';
@@ -40,6 +40,12 @@ export interface ValidateOptions {
   map?: SymbolMap | undefined;
   symvers?: ReadonlyMap<string, string> | undefined;
   symMax?: number;
+  /**
+   * the caller checks against a target kernel (target-check.ts), which knows the exports and
+   * judges the declared objects itself: leave out the warning that undefined symbols were not
+   * checked, and the declared-object findings
+   */
+  againstTarget?: boolean;
 }
 
 export interface ValidateResult {
@@ -59,9 +65,15 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
   const err = (code: string, message: string): void => void findings.push({ severity: 'error', code, message: `${f}: ${message}` });
   const warnf = (code: string, message: string): void => void findings.push({ severity: 'warning', code, message: `${f}: ${message}` });
   const symMax = opts.symMax ?? 511;
+  // not a module at all (vmlinux, an executable, another class): nothing below applies
+  const header = moduleHeaderProblem(elf.header);
+  if (header) {
+    err(header.code, header.message);
+    return { findings, rows };
+  }
   const st = elf.symtabIndex();
   if (st === undefined) {
-    err('NO_SYMTAB', 'no symbol table');
+    err('NO_SYMTAB', 'no symbol table (SHT_SYMTAB): the module loader refuses it ("module has no symbols (stripped?)"); check the module as it was built, before any strip');
     return { findings, rows };
   }
   const syms = elf.symbols(st);
@@ -139,7 +151,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         'finish it with klp-convert convert (or objtool klp post-link)',
     });
   }
-  if (unjudged.length > 0) {
+  if (unjudged.length > 0 && !opts.againstTarget) {
     findings.push({
       severity: 'warning', code: 'EXPORTS_UNKNOWN', names: unjudged,
       message: `${f}: ${unjudged.length} undefined symbol${unjudged.length === 1 ? '' : 's'} not checked: without a map or Module.symvers ` +
@@ -247,8 +259,8 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
     }
   }
   // klp sections for objects the patch does not declare are never applied (target-check.ts)
-  const tables = readPatchTables(elf);
-  if (tables.source !== 'none') {
+  const tables = opts.againstTarget ? undefined : readPatchTables(elf);
+  if (tables && tables.source !== 'none') {
     for (const d of declaredObjectFindings(readPatchModule(elf, tables))) findings.push({ severity: d.severity === 'error' ? 'error' : 'warning', code: d.code, message: d.message });
   }
   return { findings, rows };
