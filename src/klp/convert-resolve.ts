@@ -18,7 +18,7 @@ import { parseMinimalName } from './klpname.js';
 import { kernelModuleName } from './modname.js';
 import type { ResolveRule } from './rules.js';
 import { pickByFile, shortestFileName } from './source-paths.js';
-import type { SymbolCandidate, SymbolMap } from './symbol-map.js';
+import { sameNameCount, type SymbolCandidate, type SymbolMap } from './symbol-map.js';
 import { symbollessMapHint } from './vmlinux-symbols.js';
 
 export interface ResolveRequest {
@@ -121,7 +121,7 @@ export class Resolver {
     const map = this.map;
     if (!map) return undefined;
     const inObj = this.candidatesIn(object, name);
-    const count = inObj.length === 0 ? 0 : map.format === 'ext' ? inObj[0]!.count : inObj.length;
+    const count = sameNameCount(map, object, name);
     switch (positionOutcome(count, pos)) {
       case 'not-found':
         return { code: 'POSITION_NO_SYMBOL', message: `no symbol '${name}' in object '${object}' of ${map.path}`, detail: suggestions(name, this.candidatesAll(name)) };

@@ -16,6 +16,7 @@
  * words "not marked as a livepatch symbol" differently. The messages below are the kernel's format
  * strings with their arguments filled in, so a user can grep dmesg for them.
  */
+import { ET_REL, etName } from '../elf/index.js';
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_SYM_PREFIX, KLP_SYMNAME_MAX, KLP_SYMNAME_MAX_PRE_6_1 } from './constants.js';
 
 export { checkBaseSection } from './sections.js';
@@ -128,6 +129,27 @@ export function checkKlpNameParts(objects: readonly string[], name: string, limi
   }
   if (name.length > limits.symName) return { code: 'NAME_TOO_LONG', message: `symbol name '${name}' has ${name.length} characters; the target kernel accepts at most ${limits.symName}` };
   if (name.includes(',')) return { code: 'NAME_HAS_COMMA', message: `symbol name '${name}' contains ',', which the kernel's .klp.sym parser cannot read` };
+  return undefined;
+}
+
+// ---- the module's ELF header ----------------------------------------------------------------
+
+export interface HeaderProblem {
+  code: 'NOT_RELOCATABLE';
+  message: string;
+}
+
+/**
+ * moduleHeaderProblem: what the module loader refuses from the ELF header alone, before it looks
+ * at a section (kernel/module/main.c, the ELF validity checks: e_type must be ET_REL; insmod then
+ * says "Exec format error"). vmlinux, an executable or a shared object is no module, whatever its
+ * sections hold. The class and machine must be the kernel's too, but which kernel is the target's
+ * to say: ELF32 modules (x32, ppc32) are converted and checked like the others.
+ */
+export function moduleHeaderProblem(h: { e_type: number }): HeaderProblem | undefined {
+  if (h.e_type !== ET_REL) {
+    return { code: 'NOT_RELOCATABLE', message: `e_type is ${etName(h.e_type)}, not ET_REL: the module loader refuses it (insmod: Exec format error); check the linked livepatch .ko, not vmlinux or an executable` };
+  }
   return undefined;
 }
 

@@ -54,6 +54,20 @@ export interface SymbolMap {
   referencedBy(name: string): string[];
 }
 
+/**
+ * sameNameCount is the number of symbols named `name` in `object` as far as `map` tells: what
+ * klp_find_object_symbol() counts, so what a position is judged against (positionOutcome). The
+ * extended map records the kernel's count; a 0.1 map has one line per symbol nm lists in the
+ * object's block, so its count is the number of those lines (nm's names, which the kernel's
+ * kallsyms follow for vmlinux and modules alike). The converter (convert-resolve.ts) and the
+ * checker (validate.ts) count here, so they judge a position the same way.
+ */
+export function sameNameCount(map: SymbolMap, object: string, name: string): number {
+  const inObj = map.lookup(name).filter((c) => c.object === object && c.count > 0);
+  if (inObj.length === 0) return 0;
+  return map.format === 'ext' ? inObj[0]!.count : inObj.length;
+}
+
 export const HEADER_01 = 'klp-convert-symbol-data.0.1';
 /** the extended map as written now: file tables hold source paths where they were recovered */
 export const HEADER_EXT = 'klp-convert-symbol-data-ext.2';

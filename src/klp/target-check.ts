@@ -30,6 +30,7 @@ import { kernelModuleName } from './modname.js';
 import type { PatchTables } from './patch-tables.js';
 import type { SymbolCandidate } from './symbol-map.js';
 import type { KernelTarget } from './target.js';
+import type { Finding } from './validate.js';
 
 export interface CandidateRow {
   object: string;
@@ -51,6 +52,8 @@ export interface TargetFinding {
   candidates?: CandidateRow[];
   /** KLP_SYM_BINDS/KLP_SYM_INIT: which symbol a klp symbol binds */
   binds?: { klpSymbol: string; object: string; pos: number; count: number; file?: string | undefined };
+  /** found by the module-level rules (validate.ts): the same on every target */
+  anyTarget?: boolean;
 }
 
 export interface LoadOutcome {
@@ -175,8 +178,13 @@ interface Sim {
   findings: TargetFinding[];
 }
 
-/** checkAgainstTarget simulates both load orders of `p` on `t`. */
-export function checkAgainstTarget(p: PatchModule, t: KernelTarget, kernelVersion?: string): TargetVerdict {
+/**
+ * checkAgainstTarget simulates both load orders of `p` on `t`. `moduleRules` are the findings of
+ * validateKlpModule(..., { againstTarget: true }) for this target's limits: what the kernel
+ * refuses whatever the target (no livepatch modinfo key, not ET_REL, no symbol table, ...) fails
+ * the verdict as well (addModuleRules).
+ */
+export function checkAgainstTarget(p: PatchModule, t: KernelTarget, kernelVersion?: string, moduleRules: readonly Finding[] = []): TargetVerdict {
   const release = t.release ?? kernelVersion;
   const sim: Sim = { p, t, limits: kernelLimits(release), release, findings: [] };
   const moduleObjects = p.tables.objects.filter((o) => o.name !== 'vmlinux');
@@ -194,12 +202,36 @@ export function checkAgainstTarget(p: PatchModule, t: KernelTarget, kernelVersio
   const patchFirst = t.live || present.length === 0 ? undefined : simulatePatchLoad({ ...sim, findings: [] }, new Set());
   const lateLoads = t.live ? [] : present.map((m) => ({ module: m, ...simulateLateLoad(sim, m) }));
   hazards(sim);
+  addModuleRules(sim, moduleRules);
   const errors = sim.findings.some((f) => f.severity === 'error');
   return {
     module: p.file, target: t.label,
     ok: patchLoad.loads && (patchFirst?.loads ?? true) && lateLoads.every((l) => l.loads) && !errors,
     patchLoad, ...(patchFirst ? { patchFirst } : {}), lateLoads, findings: sim.findings,
   };
+}
+
+/** module-rule codes whose subject the simulation reports under other codes, in the kernel's words */
+const SIMULATED_AS: Readonly<Record<string, readonly string[]>> = {
+  BAD_KLP_SYM_NAME: ['KLP_BAD_SYM_NAME', 'KLP_SYM_NAME_TOO_LONG'],
+};
+
+/**
+ * addModuleRules puts the module-level findings into the verdict, first, marked anyTarget. A rule
+ * the simulation already reported (same code, or SIMULATED_AS) is left out: the simulation's
+ * finding says when it fails and quotes the kernel. A module without the livepatch key gets the
+ * kernel's line from klp_enable_patch().
+ */
+function addModuleRules(sim: Sim, rules: readonly Finding[]): void {
+  const seen = new Set(sim.findings.map((f) => f.code));
+  const add: TargetFinding[] = [];
+  for (const r of rules) {
+    if (seen.has(r.code) || (SIMULATED_AS[r.code] ?? []).some((c) => seen.has(c))) continue;
+    const f: TargetFinding = { ...r, anyTarget: true };
+    if (r.code === 'NOT_LIVEPATCH') Object.assign(f, { kernel: kernelSays.notMarked(sim.p.name), fails: 'patch' });
+    add.push(f);
+  }
+  sim.findings.unshift(...add);
 }
 
 const failed = (sim: Sim, fails: string, f: Omit<TargetFinding, 'fails'>): LoadOutcome => {

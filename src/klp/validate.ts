@@ -8,12 +8,12 @@ import {
   ElfFile, EM_X86_64, SHF_ALLOC, SHF_INFO_LINK, SHN_UNDEF, SHT_REL, SHT_RELA, STB_LOCAL, STB_WEAK, hasFlag, relocNoneType, relocTypeName,
 } from '../elf/index.js';
 import { KLP_OBJNAME_MAX, KLP_RELA_PREFIX, KLP_RELOCS_PREFIX, KLP_SYM_PREFIX, KLP_TOMBSTONE_PREFIX, SHF_RELA_LIVEPATCH, SHN_LIVEPATCH } from './constants.js';
-import { R_X86_64_64, X86_64_RELOC_WIDTH, checkBaseSection, parseKlpRelaObject, parseKlpSymName } from './kernel-rules.js';
+import { R_X86_64_64, X86_64_RELOC_WIDTH, checkBaseSection, moduleHeaderProblem, parseKlpRelaObject, parseKlpSymName, positionMessage, positionOutcome } from './kernel-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { machineRefusal } from './arch-rules.js';
 import { readPatchTables } from './patch-tables.js';
 import { declaredObjectFindings, readPatchModule } from './target-check.js';
-import type { SymbolMap } from './symbol-map.js';
+import { sameNameCount, type SymbolMap } from './symbol-map.js';
 import { symbollessMapHint } from './vmlinux-symbols.js';
 
 export interface Finding {
@@ -41,6 +41,12 @@ export interface ValidateOptions {
   map?: SymbolMap | undefined;
   symvers?: ReadonlyMap<string, string> | undefined;
   symMax?: number;
+  /**
+   * the caller checks against a target kernel (target-check.ts), which knows the exports and
+   * judges the declared objects itself: leave out the warning that undefined symbols were not
+   * checked, and the declared-object findings
+   */
+  againstTarget?: boolean;
 }
 
 export interface ValidateResult {
@@ -60,9 +66,15 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
   const err = (code: string, message: string): void => void findings.push({ severity: 'error', code, message: `${f}: ${message}` });
   const warnf = (code: string, message: string): void => void findings.push({ severity: 'warning', code, message: `${f}: ${message}` });
   const symMax = opts.symMax ?? 511;
+  // not a module at all (vmlinux, an executable, another class): nothing below applies
+  const header = moduleHeaderProblem(elf.header);
+  if (header) {
+    err(header.code, header.message);
+    return { findings, rows };
+  }
   const st = elf.symtabIndex();
   if (st === undefined) {
-    err('NO_SYMTAB', 'no symbol table');
+    err('NO_SYMTAB', 'no symbol table (SHT_SYMTAB): the module loader refuses it ("module has no symbols (stripped?)"); check the module as it was built, before any strip');
     return { findings, rows };
   }
   const syms = elf.symbols(st);
@@ -143,7 +155,7 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         'finish it with klp-convert convert (or objtool klp post-link)',
     });
   }
-  if (unjudged.length > 0) {
+  if (unjudged.length > 0 && !opts.againstTarget) {
     findings.push({
       severity: 'warning', code: 'EXPORTS_UNKNOWN', names: unjudged,
       message: `${f}: ${unjudged.length} undefined symbol${unjudged.length === 1 ? '' : 's'} not checked: without a map or Module.symvers ` +
@@ -151,13 +163,23 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
         'pass --symbols symbols.klp or --symvers Module.symvers',
     });
   }
-  function checkPos(p: { object: string; name: string; pos: number }, i: number): void {
+  /**
+   * checkPos judges a klp symbol's position against the map as the kernel will against the running
+   * kernel (positionOutcome over sameNameCount, the converter's count). A 0.1 map's count is its
+   * lines of nm's names; it has no order, so only a count can be wrong, not which symbol binds.
+   */
+  function checkPos(p: { object: string; name: string; pos: number; pos64: bigint }, i: number): void {
     const map = opts.map!;
-    if (map.format !== 'ext') return;
-    const c = map.lookup(p.name).filter((x) => x.object === p.object && x.count > 0);
-    if (c.length === 0) err('KLP_SYM_NOT_IN_MAP', `symbol ${i} '${syms.name(i)}': no '${p.name}' in object '${p.object}' of the map`);
-    else if (p.pos === 0 && c[0]!.count > 1) err('KLP_SYM_AMBIGUOUS', `symbol ${i} '${syms.name(i)}': position 0 but ${c[0]!.count} symbols named '${p.name}' in '${p.object}'`);
-    else if (p.pos > c[0]!.count) err('KLP_SYM_POSITION', `symbol ${i} '${syms.name(i)}': position ${p.pos} but only ${c[0]!.count} symbols named '${p.name}' in '${p.object}'`);
+    const count = sameNameCount(map, p.object, p.name);
+    const outcome = positionOutcome(count, p.pos64);
+    if (outcome === 'ok') return;
+    const sym = `symbol ${i} '${syms.name(i)}'`;
+    const counted = map.format === 'ext' ? '' : ` (the count is the 0.1 map's: the lines of nm's names in its '${p.object}' block)`;
+    const says = `; the kernel says "${positionMessage(outcome, p.name, p.object, p.pos64)}"`;
+    const fix = `; name the position of the one you mean (1 to ${count}; 'klp-convert symbols --format ext' writes a map with positions)`;
+    if (outcome === 'not-found') err('KLP_SYM_NOT_IN_MAP', `${sym}: no '${p.name}' in object '${p.object}' of ${map.path}${says}; check the object and the name, or the map is not of the kernel this patch is for`);
+    else if (outcome === 'ambiguous') err('KLP_SYM_AMBIGUOUS', `${sym}: position 0 but ${count} symbols named '${p.name}' in '${p.object}'${counted}${says}${fix}`);
+    else err('KLP_SYM_POSITION', `${sym}: position ${p.pos64} but only ${count} symbols named '${p.name}' in '${p.object}'${counted}${says}${fix}`);
   }
 
   // ordinary relocation sections: no entry may still use a klp symbol in an allocated section
@@ -251,8 +273,8 @@ export function validateKlpModule(elf: ElfFile, opts: ValidateOptions = {}): Val
     }
   }
   // klp sections for objects the patch does not declare are never applied (target-check.ts)
-  const tables = readPatchTables(elf);
-  if (tables.source !== 'none') {
+  const tables = opts.againstTarget ? undefined : readPatchTables(elf);
+  if (tables && tables.source !== 'none') {
     for (const d of declaredObjectFindings(readPatchModule(elf, tables))) findings.push({ severity: d.severity === 'error' ? 'error' : 'warning', code: d.code, message: d.message });
   }
   return { findings, rows };

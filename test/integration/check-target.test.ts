@@ -309,3 +309,58 @@ static struct klp_object_ext objs[] __attribute__((section(".init.klp_objects"),
   assert.equal(t.lateLoads[0]!.loads, true);
   assert.equal(r.status, 1);
 });
+
+/** variants of a good livepatch the kernel refuses whatever the target, with the rule that says so */
+function refusedEverywhere(d: string, good: string): [string, string][] {
+  const bytes = readFileSync(good);
+  const write = (name: string, b: Uint8Array): string => (writeFileSync(join(d, name), b), join(d, name));
+  const untagged = Buffer.from(bytes);
+  const tag = untagged.indexOf('livepatch=Y');
+  assert.ok(tag > 0, 'the fixture livepatch has its modinfo tag');
+  untagged.write('xivepatch=Y', tag, 'latin1');
+  const nobits = Buffer.from(bytes);
+  const elf = ElfFile.parse(bytes, good);
+  nobits.writeUInt32LE(8, elf.header.e_shoff + 64 * elf.symtabIndex()! + 4); // .symtab becomes SHT_NOBITS
+  const c32 = Buffer.from(bytes);
+  c32[4] = 1;
+  const headerOnly = Buffer.alloc(64);
+  Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(headerOnly);
+  return [
+    [write('lp_untagged.ko', untagged), 'NOT_LIVEPATCH'],
+    [write('lp_nobits.ko', nobits), 'NO_SYMTAB'],
+    [write('lp_c32.ko', c32), 'NO_SYMTAB'], // read as ELF32, the 64-bit section table holds no symbol table
+    [write('lp_header.ko', headerOnly), 'NOT_RELOCATABLE'],
+    [fixture('x86_64', 'vmlinux'), 'NOT_RELOCATABLE'],
+    [fixture('x86_64', 'target_mod.ko'), 'NOT_LIVEPATCH'],
+  ];
+}
+
+test('check --target: what plain check refuses on any kernel (no livepatch key, not ET_REL, no symtab) fails the verdict too', { skip }, () => {
+  const d = tmp('klpt-target-');
+  const good = buildLivepatch(d, 'lp_rules', lpSource({ vm: M('vmlinux', 'saved_command_line', '0'), mod: M('target_mod', 'mod_homonym', '2'), modObj: 'target_mod' }));
+  const tree = fixtureTree(d);
+  const ok = cli(['check', '--target', tree, good]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.doesNotMatch(ok.stderr, /not checked|EXPORTS_UNKNOWN/, 'the target knows the exports: no warning meant for the check without one');
+  for (const [file, code] of refusedEverywhere(d, good)) {
+    const plain = cli(['check', file]);
+    assert.equal(plain.status, 1, `${file}: plain check: ${plain.stderr}`);
+    const r = cli(['check', '--target', tree, file]);
+    assert.equal(r.status, 1, `${file}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^${file.replace(/[.]/g, '\\.')} on \\S+: refused on any kernel: ${code}`), r.stdout);
+    assert.match(r.stderr, new RegExp(`error: ${file.replace(/[.]/g, '\\.')}: `));
+    const j = checkJson([tree], [file]);
+    assert.equal(j.status, 1);
+    const t = j.json[0]!.targets[0]!;
+    assert.equal(t.ok, false);
+    assert.ok(t.findings.some((f) => f.code === code && f.severity === 'error'), `${file}: ${JSON.stringify(t.findings)}`);
+  }
+  // the untagged patch: the kernel's own line from klp_enable_patch()
+  const u = cli(['check', '--target', tree, join(d, 'lp_untagged.ko')]);
+  assert.match(u.stderr, /the kernel says: livepatch: module lp_rules is not marked as a livepatch module/);
+  // the matrix cell says why
+  const mx = cli(['check', '--target', tree, '--target', makeExtMap('x86_64'), good, join(d, 'lp_c32.ko')]);
+  assert.equal(mx.status, 1);
+  assert.match(mx.stdout, /lp_rules\.ko\s+✓\s+✓/);
+  assert.match(mx.stdout, /lp_c32\.ko\s+✗ refused on any kernel: NO_SYMTAB\s+✗ refused on any kernel: NO_SYMTAB/);
+});

@@ -7,6 +7,8 @@ import type { ElfFile } from '../../elf/index.js';
 import { readPatchTables } from '../../klp/patch-tables.js';
 import { bindingDifferences, checkAgainstTarget, declaredObjectFindings, readPatchModule, type PatchModule, type TargetFinding, type TargetVerdict } from '../../klp/target-check.js';
 import { loadTarget, type KernelTarget } from '../../klp/target.js';
+import { symbolNameLimit } from '../../klp/kernel-rules.js';
+import { validateKlpModule, type Finding } from '../../klp/validate.js';
 import { PROG } from '../report.js';
 
 export interface TargetCheckOptions {
@@ -27,7 +29,7 @@ export function runTargetChecks(elves: readonly ElfFile[], o: TargetCheckOptions
   }
   const targets: KernelTarget[] = o.targets.map((t) => loadTarget(t, { names, objects }));
   const labels = uniqueLabels(targets);
-  const verdicts: TargetVerdict[][] = mods.map((m) => targets.map((t, i) => ({ ...checkAgainstTarget(m, t, o.kernelVersion), target: labels[i]! })));
+  const verdicts: TargetVerdict[][] = mods.map((m) => targets.map((t, i) => ({ ...checkAgainstTarget(m, t, o.kernelVersion, moduleRules(m, t, o.kernelVersion)), target: labels[i]! })));
   const general = mods.map((m, i) => [...declaredObjectFindings(m), ...bindingDifferences(m.file, verdicts[i]!)]);
   const bad = verdicts.some((row) => row.some((v) => !v.ok)) || general.some((g) => g.some((f) => f.severity === 'error'));
   if (o.json) {
@@ -51,6 +53,11 @@ export function runTargetChecks(elves: readonly ElfFile[], o: TargetCheckOptions
   return bad ? 1 : 0;
 }
 
+/** moduleRules: plain check's rules (validate.ts) under the target's name limits; the target judges exports */
+function moduleRules(m: PatchModule, t: KernelTarget, kernelVersion: string | undefined): Finding[] {
+  return validateKlpModule(m.elf, { againstTarget: true, symMax: symbolNameLimit(t.release ?? kernelVersion) }).findings;
+}
+
 function uniqueLabels(targets: readonly KernelTarget[]): string[] {
   const labels = targets.map((t) => t.label);
   return labels.map((l, i) => (labels.indexOf(l) === labels.lastIndexOf(l) ? l : `${l}#${i + 1}`));
@@ -59,6 +66,9 @@ function uniqueLabels(targets: readonly KernelTarget[]): string[] {
 function summary(v: TargetVerdict): string {
   if (v.ok) return 'loads and binds';
   if (!v.patchLoad.loads) return `insmod fails: ${v.patchLoad.kernel ?? v.patchLoad.reason}`;
+  // the module-level rules (validate.ts): wrong before any symbol of the target is looked at
+  const any = v.findings.find((f) => f.anyTarget && f.severity === 'error');
+  if (any) return `refused on any kernel: ${any.code}${any.kernel ? ` (${any.kernel})` : ''}`;
   const late = v.lateLoads.find((l) => !l.loads);
   if (late) return `loads, but ${late.module} is then refused: ${late.kernel ?? late.reason}`;
   const e = v.findings.find((f) => f.severity === 'error');

@@ -22,12 +22,13 @@ against what the kernel enforces: klp section names, flags, sh_link/sh_info; SHN
 symbols with names the kernel can parse; the vmlinux/module object rule; no ordinary relocation
 left active on a klp symbol; no klp relocation in sections the kernel consumes at load; zero
 bytes at x86 relocation sites; and, given a map or Module.symvers, no undefined unexported symbol
-and (extended map) positions that exist. Without --symbols or --symvers nothing tells exports
+and positions that exist (counted as the kernel does by an extended map, by nm's names in a 0.1 map). Without --symbols or --symvers nothing tells exports
 from unexported symbols: the undefined symbols are listed in a warning instead.
 
   --werror   count warnings as errors (exit 1), e.g. when neither a map nor Module.symvers is given
 
-With --target, decides as the kernel would whether each module loads and binds on each target:
+With --target, runs the same module rules (their errors fail every target), then decides as the
+kernel would whether each module loads and binds on each target:
 a kernel build tree, a debug-symbol package (its root or usr/lib/debug/lib/modules/<version>),
 an extended map (symbols --format ext), or a /proc/kallsyms capture (a 'modules' file next to it
 is read as /proc/modules). Findings quote the kernel's own messages (docs/check.md).
