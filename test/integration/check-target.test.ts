@@ -318,16 +318,12 @@ function refusedEverywhere(d: string, good: string): [string, string][] {
   const tag = untagged.indexOf('livepatch=Y');
   assert.ok(tag > 0, 'the fixture livepatch has its modinfo tag');
   untagged.write('xivepatch=Y', tag, 'latin1');
-  const nobits = Buffer.from(bytes);
-  const elf = ElfFile.parse(bytes, good);
-  nobits.writeUInt32LE(8, elf.header.e_shoff + 64 * elf.symtabIndex()! + 4); // .symtab becomes SHT_NOBITS
   const c32 = Buffer.from(bytes);
   c32[4] = 1;
   const headerOnly = Buffer.alloc(64);
   Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]).copy(headerOnly);
   return [
     [write('lp_untagged.ko', untagged), 'NOT_LIVEPATCH'],
-    [write('lp_nobits.ko', nobits), 'NO_SYMTAB'],
     [write('lp_c32.ko', c32), 'NO_SYMTAB'], // read as ELF32, the 64-bit section table holds no symbol table
     [write('lp_header.ko', headerOnly), 'NOT_RELOCATABLE'],
     [fixture('x86_64', 'vmlinux'), 'NOT_RELOCATABLE'],
@@ -354,6 +350,16 @@ test('check --target: what plain check refuses on any kernel (no livepatch key, 
     const t = j.json[0]!.targets[0]!;
     assert.equal(t.ok, false);
     assert.ok(t.findings.some((f) => f.code === code && f.severity === 'error'), `${file}: ${JSON.stringify(t.findings)}`);
+  }
+  // .symtab made SHT_NOBITS: its relocation sections then link no symbol table, a malformed file (exit 65) either way
+  const nobits = Buffer.from(readFileSync(good));
+  const elf = ElfFile.parse(nobits, good);
+  nobits.writeUInt32LE(8, elf.header.e_shoff + 64 * elf.symtabIndex()! + 4);
+  writeFileSync(join(d, 'lp_nobits.ko'), nobits);
+  for (const args of [['check', join(d, 'lp_nobits.ko')], ['check', '--target', tree, join(d, 'lp_nobits.ko')]]) {
+    const r = cli(args);
+    assert.equal(r.status, 65, r.stderr);
+    assert.match(r.stderr, /sh_link \d+ names section \d+ '\.symtab', not the symbol table; the file has no symbol table \(SHT_SYMTAB\)/);
   }
   // the untagged patch: the kernel's own line from klp_enable_patch()
   const u = cli(['check', '--target', tree, join(d, 'lp_untagged.ko')]);
