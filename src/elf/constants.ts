@@ -112,6 +112,11 @@ export const STT_TLS = 6;
 export const STT_GNU_IFUNC = 10;
 export const STV_DEFAULT = 0;
 
+/** hasElfIdentMagic: the bytes start with the ELF magic, 0x7f 'E' 'L' 'F' (e_ident[EI_MAG0..3]) */
+export function hasElfIdentMagic(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+}
+
 export function stBind(info: number): number {
   return info >>> 4;
 }

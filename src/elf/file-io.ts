@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hasElfIdentMagic } from './constants.js';
 import { IoError } from './errors.js';
 
 /** errnoText returns Node's description of a system error without the code, call and path it repeats. */
@@ -66,7 +67,7 @@ export function inputError(file: string, e: unknown): unknown {
  * The flags inputs are opened with: O_NONBLOCK, so that opening a FIFO nothing writes to returns
  * at once instead of waiting for a writer (regular files ignore the flag).
  */
-const INPUT_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
+export const INPUT_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
 
 /** openInput opens a file the user named for reading, never waiting on a FIFO; failures throw inputError's IoError */
 export function openInput(file: string): number {
@@ -183,7 +184,7 @@ function outputKind(target: string): OutputKind {
     if (st.isDirectory()) throw createError(target, 'EISDIR');
     const link = st.isFile() ? lstatIsLink(target) : true;
     if (link) {
-      for (const fd of [1, 2]) if (sameFile(st, fd)) return { kind: 'stream', fd };
+      for (const fd of [1, 2]) if (isDescriptor(st, fd)) return { kind: 'stream', fd };
     }
     if (st.isCharacterDevice() || st.isFIFO()) return { kind: 'stream', fd: undefined };
     if (!st.isFile()) {
@@ -219,7 +220,7 @@ export function hasElfMagic(file: string): boolean {
     fd = fs.openSync(file, INPUT_FLAGS);
     if (!fs.fstatSync(fd).isFile()) return false;
     const b = Buffer.alloc(4);
-    return fs.readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
+    return fs.readSync(fd, b, 0, 4, 0) === 4 && hasElfIdentMagic(b);
   } catch {
     return false;
   } finally {
@@ -227,32 +228,20 @@ export function hasElfMagic(file: string): boolean {
   }
 }
 
+const sameInode = (x: fs.Stats, y: fs.Stats): boolean => x.dev === y.dev && x.ino === y.ino;
+
 /** isSameFile tells whether paths `a` and `b` both exist and are the same file (links followed) */
 export function isSameFile(a: string, b: string): boolean {
   const x = statOf(a), y = statOf(b);
-  return typeof x !== 'string' && typeof y !== 'string' && x.dev === y.dev && x.ino === y.ino;
+  return typeof x !== 'string' && typeof y !== 'string' && sameInode(x, y);
 }
 
-/** sameFile tells whether descriptor `fd` of this process is the file `st` describes */
-function sameFile(st: fs.Stats, fd: number): boolean {
+/** isDescriptor tells whether descriptor `fd` of this process is the file `st` describes */
+function isDescriptor(st: fs.Stats, fd: number): boolean {
   try {
-    const f = fs.fstatSync(fd);
-    return f.dev === st.dev && f.ino === st.ino;
+    return sameInode(fs.fstatSync(fd), st);
   } catch {
     return false; // not open
-  }
-}
-
-/**
- * isStreamOutput tells whether `target` is written in place (outputKind 'stream': a device, a
- * pipe, or this process's standard output or error), where the caller prints nothing of its own
- * after it
- */
-export function isStreamOutput(target: string): boolean {
-  try {
-    return outputKind(target).kind === 'stream';
-  } catch {
-    return false;
   }
 }
 
@@ -354,11 +343,14 @@ export class AtomicFileWriter {
   private readonly tmp: string | undefined;
   /** false for this process's standard output or error, which are written but never closed */
   private readonly owned: boolean = true;
+  /** the target is written where it is (a device, a pipe, standard output): no temporary file, no rename */
+  readonly inPlace: boolean = false;
   private fd: number | undefined;
   constructor(readonly target: string, mode = 0o644) {
     const k = outputKind(target);
     if (k.kind === 'stream') {
       this.tmp = undefined;
+      this.inPlace = true;
       this.owned = k.fd === undefined;
       try {
         this.fd = k.fd ?? fs.openSync(target, 'w');
@@ -432,10 +424,12 @@ export class AtomicFileWriter {
 /**
  * writeFileAtomic writes bytes to a temporary file next to `target` and renames it over the
  * target (AtomicFileWriter). `bytes` may be a list of parts, written one after the other (no
- * joined copy). Failures throw IoError naming `target`; the temporary file is removed.
+ * joined copy). Failures throw IoError naming `target`; the temporary file is removed. Returns
+ * the writer's inPlace (a device, a pipe or standard output was written where it is).
  */
-export function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[], mode = 0o644): void {
+export function writeFileAtomic(target: string, bytes: Uint8Array | readonly Uint8Array[], mode = 0o644): boolean {
   const w = new AtomicFileWriter(target, mode);
   for (const p of bytes instanceof Uint8Array ? [bytes] : bytes) w.write(p);
   w.commit();
+  return w.inPlace;
 }

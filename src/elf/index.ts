@@ -12,7 +12,7 @@ export type { SymbolBytes } from './symtab.js';
 export { RelocTable } from './reloc.js';
 export type { Reloc } from './reloc.js';
 export { ElfEditor } from './edit.js';
-export { writeFileAtomic, AtomicFileWriter, checkOutputPath, isStreamOutput, isSameFile, hasElfMagic, errnoText, inputError, notRegular, openInput, readInputFile, readInputText } from './file-io.js';
+export { writeFileAtomic, AtomicFileWriter, checkOutputPath, isSameFile, hasElfMagic, errnoText, INPUT_FLAGS, inputError, notRegular, openInput, readInputFile, readInputText } from './file-io.js';
 export type { EditSymbol, EditSection, NewSection, WriteOptions } from './edit.js';
 export { relocTypeName, relocNoneType, isKnownMachine, isRelocType } from './arch/relocs.js';
 export { BufferSource, FileSource, ReadArena } from './source.js';

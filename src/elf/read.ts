@@ -12,7 +12,7 @@
  */
 import {
   ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, SHN_LORESERVE, SHN_UNDEF, SHN_XINDEX,
-  SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, SHT_DYNSYM, SHT_GROUP, ET_REL,
+  SHT_NOBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB, SHT_SYMTAB_SHNDX, SHT_DYNSYM, SHT_GROUP, ET_REL, hasElfIdentMagic,
 } from './constants.js';
 import { ElfFormatError } from './errors.js';
 import { BufferSource, FileSource, type ByteSource, type ReadArena } from './source.js';
@@ -406,7 +406,7 @@ function parseHeader(file: string, src: ByteSource, tail: Tail): ElfHeader {
   const head = src.readUpTo !== undefined ? src.readUpTo(0, LAYOUT[64].ehdr) : src.read(0, Math.min(src.size, LAYOUT[64].ehdr));
   if (head.length < 16) throw new ElfFormatError(file, 'ELF_TRUNCATED', `file is ${src.size} bytes, too short for an ELF header`, 0);
   const ident = head.slice(0, 16);
-  if (ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) {
+  if (!hasElfIdentMagic(ident)) {
     throw new ElfFormatError(file, 'ELF_BAD_MAGIC', 'not an ELF file (bad magic)', 0);
   }
   const cls = ident[4];

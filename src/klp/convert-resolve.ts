@@ -120,15 +120,14 @@ export class Resolver {
   checkPosition(object: string, name: string, pos: number): Problem | undefined {
     const map = this.map;
     if (!map) return undefined;
-    const inObj = this.candidatesIn(object, name);
     const count = sameNameCount(map, object, name);
     switch (positionOutcome(count, pos)) {
       case 'not-found':
         return { code: 'POSITION_NO_SYMBOL', message: `no symbol '${name}' in object '${object}' of ${map.path}`, detail: suggestions(name, this.candidatesAll(name)) };
       case 'ambiguous':
-        return { code: 'POSITION_ZERO_AMBIGUOUS', message: `position 0 for '${name}' in '${object}', but ${count} symbols share that name (the kernel would report an unresolvable ambiguity)`, detail: suggestions(name, inObj) };
+        return { code: 'POSITION_ZERO_AMBIGUOUS', message: `position 0 for '${name}' in '${object}', but ${count} symbols share that name (the kernel would report an unresolvable ambiguity)`, detail: suggestions(name, this.candidatesIn(object, name)) };
       case 'no-such-position':
-        return { code: 'POSITION_TOO_LARGE', message: `position ${pos} for '${name}' in '${object}', but only ${count} symbol(s) of that name exist`, detail: suggestions(name, inObj) };
+        return { code: 'POSITION_TOO_LARGE', message: `position ${pos} for '${name}' in '${object}', but only ${count} symbol(s) of that name exist`, detail: suggestions(name, this.candidatesIn(object, name)) };
       case 'ok':
         return undefined;
     }

@@ -18,14 +18,14 @@
  * Every stage collects problems; the first stage with problems stops the conversion, and all of
  * its problems are reported together.
  */
-import { ElfEditor, ElfFile, ET_REL } from '../elf/index.js';
+import { ElfEditor, ElfFile } from '../elf/index.js';
 import { conversionNeeds, readAnnotations } from './convert-requests.js';
 import { Resolver, type ResolutionStep } from './convert-resolve.js';
 import { placeRelocations } from './convert-place.js';
 import { dropSections, moveRelocations } from './convert-edit.js';
 import type { Problem, Resolution } from './convert-types.js';
 import { KlpError, problemsError } from './errors.js';
-import { kernelLimits } from './kernel-rules.js';
+import { kernelLimits, moduleHeaderProblem } from './kernel-rules.js';
 import { machineRefusal } from './arch-rules.js';
 import { hasLivepatchTag } from './modinfo.js';
 import { convertKlpBuildModule, isKlpBuildModule } from './convert-klp-build.js';
@@ -74,9 +74,8 @@ export interface ConvertResult {
 export function convertModule(elf: ElfFile, opts: ConvertOptions): ConvertResult {
   const file = opts.file;
   const h = elf.header;
-  if (h.e_type !== ET_REL) {
-    throw new KlpError('NOT_RELOCATABLE', `${file}: not a relocatable module (e_type ${h.e_type}); convert the linked .ko (or foo.tmp.ko), not vmlinux or an executable`);
-  }
+  const header = moduleHeaderProblem(h);
+  if (header !== undefined) throw new KlpError(header.code, `${file}: ${header.message}`);
   const machine = machineRefusal(h.e_machine);
   if (machine !== undefined) throw new KlpError('UNKNOWN_MACHINE', `${file}: ${machine}`);
   // klp-build's pre-post-link module: its __klp_relocs tables already say everything

@@ -148,7 +148,7 @@ export interface HeaderProblem {
  */
 export function moduleHeaderProblem(h: { e_type: number }): HeaderProblem | undefined {
   if (h.e_type !== ET_REL) {
-    return { code: 'NOT_RELOCATABLE', message: `e_type is ${etName(h.e_type)}, not ET_REL: the module loader refuses it (insmod: Exec format error); check the linked livepatch .ko, not vmlinux or an executable` };
+    return { code: 'NOT_RELOCATABLE', message: `e_type is ${etName(h.e_type)}, not ET_REL: the module loader refuses it (insmod: Exec format error); give the linked livepatch .ko (or foo.tmp.ko), not vmlinux or an executable` };
   }
   return undefined;
 }

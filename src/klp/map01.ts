@@ -7,12 +7,9 @@
  * memory and checked there without an ElfFile.
  */
 import * as fs from 'node:fs';
-import { EM_AARCH64, EM_ARM, EM_RISCV, NEARBY, STT_FILE, STT_SECTION, nameOffsets, type SymbolBytes } from '../elf/index.js';
+import { EM_AARCH64, EM_ARM, EM_RISCV, INPUT_FLAGS, NEARBY, STT_FILE, STT_SECTION, nameOffsets, type SymbolBytes } from '../elf/index.js';
 import { threadNameSort } from './namesort.js';
 import type { Sink } from './generate-map.js';
-
-/** a module is opened without waiting on a FIFO (file-io.ts openInput); it then reads as no ELF, and ElfFile says what it is */
-const MODULE_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
 
 /** the symbol types nm never prints without -a (BFD flags both BSF_DEBUGGING) */
 const HIDDEN_TYPES = (1 << STT_SECTION) | (1 << STT_FILE);
@@ -115,7 +112,8 @@ export function emitModule01(file: string, base: string, out: Sink): boolean | u
   const ns = threadNameSort();
   let fd: number;
   try {
-    fd = fs.openSync(file, MODULE_FLAGS);
+    // (never waits on a FIFO: it then reads as no ELF, and ElfFile's path says what it is)
+    fd = fs.openSync(file, INPUT_FLAGS);
   } catch {
     return undefined;
   }

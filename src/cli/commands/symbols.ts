@@ -13,7 +13,7 @@
  * made (AtomicFileWriter), except for ext -v. The bytes never depend on -j (generate-map-parallel.ts).
  */
 import * as path from 'node:path';
-import { AtomicFileWriter, checkOutputPath, hasElfMagic, isSameFile, isStreamOutput, writeFileAtomic } from '../../elf/index.js';
+import { AtomicFileWriter, checkOutputPath, hasElfMagic, isSameFile, writeFileAtomic } from '../../elf/index.js';
 import { type MapFormat } from '../../klp/generate-map.js';
 import { describeKernelTree, findKernelTree, type KernelTree } from '../../klp/kernel-tree.js';
 import { defaultJobs, generateSymbolMapParallel, MAX_JOBS } from '../../klp/generate-map-parallel.js';
@@ -113,8 +113,13 @@ export const command: Command = {
       writer?.abort();
       throw e;
     });
-    if (writer !== undefined) writer.commit();
-    else writeFileAtomic(output, res.parts);
+    let inPlace: boolean;
+    if (writer !== undefined) {
+      writer.commit();
+      inPlace = writer.inPlace;
+    } else {
+      inPlace = writeFileAtomic(output, res.parts);
+    }
     if (o.verbose) {
       process.stderr.write(`klp-convert: symbols: ${describeKernelTree(res.plan.tree)}\n`);
       for (const l of res.plan.livepatch) process.stderr.write(`klp-convert: symbols: skipped livepatch module ${l.entry} (${l.why})\n`);
@@ -125,7 +130,7 @@ export const command: Command = {
       }
     }
     // not after a map written to a device or a pipe (-o /dev/stdout: the map is the output)
-    if (!tty && !isStreamOutput(output)) process.stdout.write(`  KLP     ${path.basename(output)}\n`);
+    if (!tty && !inPlace) process.stdout.write(`  KLP     ${path.basename(output)}\n`);
     return 0;
   },
 };
